@@ -1,0 +1,382 @@
+"""SmartOrder: the aggregate that records every decision of one smart order.
+
+Commands check the state first and raise ``IllegalTransition`` (recording nothing)
+when they do not apply; then they trigger one event, whose ``apply`` changes state.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
+
+from domain import order_events as ev
+from domain.chain import GENESIS_HASH, event_hash
+from domain.config import ExecutionConfig
+from domain.errors import DomainError, IllegalTransition, Overfill, UnknownPlacement
+from domain.ids import ClientOrderId, client_order_id_for, order_id_for
+from domain.placement import Placement
+from domain.requests import OrderRequest
+from domain.status import IDLE_STATUSES, LIVE_STATUSES, OrderStatus
+from domain.types import OrderType, Quote, Side, TimeInForce, Urgency
+
+
+class SmartOrder(Aggregate):
+    """One smart order: its request, its broker orders, its fills and its decisions.
+
+    State is set by the events' ``apply`` (see order_events); no class-level field
+    annotations here, since eventsourcing would turn them into constructor arguments.
+    """
+
+    @classmethod
+    def request(
+        cls, request: OrderRequest, config: ExecutionConfig, occurred_at: datetime
+    ) -> SmartOrder:
+        """Create the order for a request; its id derives from account and idempotency key."""
+        key = request.effective_idempotency_key()
+        order_id = order_id_for(request.account, key)
+        fields: dict[str, Any] = {
+            "symbol": request.symbol,
+            "side": request.side,
+            "quantity": request.quantity,
+            "urgency": request.urgency,
+            "complete_exit": request.complete_exit,
+            "account": request.account,
+            "idempotency_key": key,
+            "config": config.snapshot(),
+            "correlation_id": request.correlation_id,
+            "occurred_at": _aware(occurred_at),
+            "previous_hash": GENESIS_HASH,
+        }
+        timestamp = ev.Requested.create_timestamp()
+        sealed = {
+            **fields,
+            "originator_id": order_id,
+            "originator_version": cls.INITIAL_VERSION,
+            "originator_topic": get_topic(cls),
+            "timestamp": timestamp,
+        }
+        return cls._create(
+            ev.Requested, id=order_id, timestamp=timestamp, event_hash=event_hash(sealed), **fields
+        )
+
+    def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None:
+        """Seal every event into the order's hash chain before it is applied."""
+        timestamp = event_class.create_timestamp()
+        kwargs.update(
+            correlation_id=self.correlation_id,
+            occurred_at=_aware(kwargs["occurred_at"]),
+            previous_hash=self.head_hash,
+            timestamp=timestamp,
+        )
+        sealed = {**kwargs, "originator_id": self.id, "originator_version": self.version + 1}
+        super().trigger_event(event_class, event_hash=event_hash(sealed), **kwargs)
+
+    def on_requested(self, event: ev.Requested) -> None:
+        """Initial state, from the Requested event."""
+        self.symbol: str = event.symbol
+        self.side: Side = event.side
+        self.quantity: Decimal = event.quantity
+        self.requested_quantity: Decimal = event.quantity
+        self.urgency: Urgency = event.urgency
+        self.complete_exit: bool = event.complete_exit
+        self.account: str = event.account
+        self.idempotency_key: str = event.idempotency_key
+        self.correlation_id: str = event.correlation_id
+        self.config_snapshot: dict[str, Any] = event.config
+        self.status = OrderStatus.NEW
+        self.fractionable: bool | None = None
+        self.placements: dict[str, Placement] = {}
+        self.placement_count = 0
+        self.live_client_order_id: str | None = None
+        self.execution_ids: set[str] = set()
+        self.filled_quantity = Decimal(0)
+        self.filled_notional = Decimal(0)
+        self.price_history: list[Decimal] = []
+        self.limit_price: Decimal | None = None
+        self.decided_price: Decimal | None = None
+        self.last_quote: dict[str, Any] | None = None
+        self.repegs = 0
+        self.escalated = False
+        self.last_placed_at: datetime | None = None
+        self.first_fill_at: datetime | None = None
+        self.cancel_pending_for: str | None = None
+        self.terminal_reason: str | None = None
+        self.created_at: datetime = event.occurred_at
+        self.last_event_at: datetime = event.occurred_at
+        self.head_hash = GENESIS_HASH
+
+    # ---- derived state ------------------------------------------------------------
+
+    @property
+    def order_id(self) -> UUID:
+        """The order's deterministic id."""
+        return self.id
+
+    @property
+    def config(self) -> ExecutionConfig:
+        """The execution config recorded when the order was created."""
+        return ExecutionConfig.model_validate(self.config_snapshot)
+
+    @property
+    def remaining_quantity(self) -> Decimal:
+        """Quantity still to fill: requested (after preflight) less filled."""
+        return self.quantity - self.filled_quantity
+
+    @property
+    def average_fill_price(self) -> Decimal | None:
+        """Volume-weighted average price over every fill, or None before the first."""
+        if self.filled_quantity == 0:
+            return None
+        return self.filled_notional / self.filled_quantity
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once completed, expired, failed or denied."""
+        return self.status.is_terminal
+
+    @property
+    def live_placement(self) -> Placement | None:
+        """The broker order now working (or requested), if any."""
+        if self.live_client_order_id is None:
+            return None
+        return self.placements[self.live_client_order_id]
+
+    @property
+    def next_client_order_id(self) -> ClientOrderId:
+        """The client order id the next placement will carry."""
+        return client_order_id_for(self.id, self.placement_count + 1)
+
+    # ---- preflight ------------------------------------------------------------------
+
+    def validate(self, *, tradable: bool, fractionable: bool, occurred_at: datetime) -> None:
+        """Preflight passed with the quantity as requested."""
+        self._require("validate", self.status is OrderStatus.NEW)
+        self.trigger_event(
+            ev.Validated, tradable=tradable, fractionable=fractionable,
+            quantity=self.quantity, occurred_at=occurred_at,
+        )  # fmt: skip
+
+    def adjust_quantity(
+        self, new_quantity: Decimal, *, fractionable: bool, reason: str, occurred_at: datetime
+    ) -> None:
+        """Preflight changed the quantity (whole-share rounding)."""
+        self._require("adjust", self.status is OrderStatus.NEW)
+        self._require("adjust", 0 < new_quantity <= self.quantity, "new quantity out of range")
+        self.trigger_event(
+            ev.QuantityAdjusted, tradable=True, fractionable=fractionable,
+            old_quantity=self.quantity, new_quantity=new_quantity, reason=reason,
+            occurred_at=occurred_at,
+        )  # fmt: skip
+
+    def deny(self, reason: str, *, occurred_at: datetime) -> None:
+        """Preflight refused the order."""
+        self._require("deny", self.status is OrderStatus.NEW)
+        self.trigger_event(ev.Denied, reason=reason, occurred_at=occurred_at)
+
+    # ---- deciding -------------------------------------------------------------------
+
+    def record_quote(
+        self, quote: Quote, *, suspicion_reasons: list[str], fallback_used: bool,
+        occurred_at: datetime,
+    ) -> None:  # fmt: skip
+        """Record the quote a decision is about to use."""
+        self._require_active("record a quote for")
+        self._require("record a quote for", self.status is not OrderStatus.NEW, "not validated")
+        self.trigger_event(
+            ev.Quoted, symbol=quote.symbol, bid=quote.bid, ask=quote.ask,
+            bid_size=quote.bid_size, ask_size=quote.ask_size, quoted_at=quote.quoted_at,
+            source=quote.source, suspicion_reasons=list(suspicion_reasons),
+            fallback_used=fallback_used, occurred_at=occurred_at,
+        )  # fmt: skip
+
+    def price(
+        self, limit_price: Decimal, *, method: str, tick: Decimal, metadata: dict[str, str],
+        occurred_at: datetime,
+    ) -> None:  # fmt: skip
+        """Record the limit price decided for the first placement."""
+        self._require("price", self.status in IDLE_STATUSES, "a broker order is working")
+        self._require("price", limit_price > 0, "limit price must be positive")
+        self.trigger_event(
+            ev.Priced, limit_price=limit_price, method=method, tick=tick,
+            metadata=dict(metadata), occurred_at=occurred_at,
+        )  # fmt: skip
+
+    def repeg(
+        self, new_price: Decimal, *, bid: Decimal, ask: Decimal, reasons: list[str],
+        occurred_at: datetime,
+    ) -> None:  # fmt: skip
+        """Decide to move the working order to ``new_price``; cancel and re-place follow."""
+        live = self.live_placement
+        self._require("re-peg", self.status in LIVE_STATUSES and live is not None, "not working")
+        assert live is not None and live.broker_order_id is not None
+        self._require("re-peg", not self.escalated, "already escalated")
+        self._require("re-peg", self.repegs < self.config.max_repegs, "re-pegs exhausted")
+        self._require("re-peg", new_price not in self.price_history, "price already used")
+        self._require("re-peg", new_price > 0, "price must be positive")
+        self.trigger_event(
+            ev.Repegged, old_client_order_id=live.client_order_id,
+            new_client_order_id=self.next_client_order_id,
+            old_broker_order_id=live.broker_order_id, old_price=live.limit_price,
+            new_price=new_price, repeg_number=self.repegs + 1, bid=bid, ask=ask,
+            reasons=list(reasons), occurred_at=occurred_at,
+        )  # fmt: skip
+
+    def escalate(self, reason: str, *, occurred_at: datetime) -> None:
+        """Decide to send the remaining quantity as a market order."""
+        self._require_active("escalate")
+        self._require("escalate", not self.escalated, "already escalated")
+        self._require("escalate", self.remaining_quantity > 0, "nothing remains")
+        self.trigger_event(
+            ev.Escalated, quantity=self.remaining_quantity, reason=reason, occurred_at=occurred_at
+        )
+
+    # ---- broker orders --------------------------------------------------------------
+
+    def request_placement(
+        self, *, order_type: OrderType, quantity: Decimal, limit_price: Decimal | None,
+        time_in_force: TimeInForce, occurred_at: datetime,
+    ) -> ClientOrderId:  # fmt: skip
+        """Record the intent to place a broker order; returns its client order id."""
+        self._require("place", self.status in IDLE_STATUSES, "a broker order is working")
+        self._require("place", 0 < quantity <= self.remaining_quantity, "quantity out of range")
+        is_limit = order_type is OrderType.LIMIT
+        self._require("place", is_limit == (limit_price is not None), "limit price mismatch")
+        self._require("place", not (is_limit and self.escalated), "escalated orders go to market")
+        self._require("place", limit_price is None or limit_price > 0, "price must be positive")
+        client_order_id = self.next_client_order_id
+        self.trigger_event(
+            ev.PlacementRequested, client_order_id=client_order_id,
+            placement_number=self.placement_count + 1, order_type=order_type,
+            quantity=quantity, limit_price=limit_price, time_in_force=time_in_force,
+            occurred_at=occurred_at,
+        )  # fmt: skip
+        return client_order_id
+
+    def record_placed(
+        self, client_order_id: str, *, broker_order_id: str, broker_status: str,
+        occurred_at: datetime,
+    ) -> None:  # fmt: skip
+        """The broker accepted the placement."""
+        self._require_pending(client_order_id, "accept")
+        self.trigger_event(
+            ev.Placed, client_order_id=client_order_id, broker_order_id=broker_order_id,
+            broker_status=broker_status, occurred_at=occurred_at,
+        )  # fmt: skip
+
+    def record_placement_rejected(
+        self, client_order_id: str, *, error_code: str, reason: str, occurred_at: datetime
+    ) -> None:
+        """The broker refused the placement."""
+        self._require_pending(client_order_id, "reject")
+        self.trigger_event(
+            ev.PlacementRejected, client_order_id=client_order_id, error_code=error_code,
+            reason=reason, occurred_at=occurred_at,
+        )  # fmt: skip
+
+    def record_fill(
+        self, client_order_id: str, *, execution_id: str, quantity: Decimal, price: Decimal,
+        broker_order_id: str, occurred_at: datetime,
+    ) -> bool:  # fmt: skip
+        """Record a fill; False (and nothing recorded) if the execution was seen before."""
+        if execution_id in self.execution_ids:
+            return False
+        if client_order_id not in self.placements:
+            raise UnknownPlacement(f"order {self.id} never sent {client_order_id}")
+        if quantity <= 0 or price <= 0:
+            raise DomainError("fill quantity and price must be positive")
+        if self.filled_quantity + quantity > self.quantity:
+            raise Overfill(
+                f"fill {execution_id} of {quantity} would take {self.filled_quantity} "
+                f"past the order quantity {self.quantity}"
+            )
+        filled = self.filled_quantity + quantity
+        event_class = ev.Filled if filled == self.quantity else ev.PartiallyFilled
+        self.trigger_event(
+            event_class, client_order_id=client_order_id, broker_order_id=broker_order_id,
+            execution_id=execution_id, quantity=quantity, price=price,
+            filled_quantity=filled, remaining_quantity=self.quantity - filled,
+            occurred_at=occurred_at,
+        )  # fmt: skip
+        return True
+
+    def request_cancel(self, reason: str, *, occurred_at: datetime) -> None:
+        """Record the intent to cancel the working broker order."""
+        live = self.live_placement
+        self._require("cancel", self.status in LIVE_STATUSES and live is not None, "not working")
+        assert live is not None and live.broker_order_id is not None
+        self.trigger_event(
+            ev.CancelRequested, client_order_id=live.client_order_id,
+            broker_order_id=live.broker_order_id, reason=reason, occurred_at=occurred_at,
+        )  # fmt: skip
+
+    def record_canceled(self, reason: str, *, occurred_at: datetime) -> None:
+        """The broker canceled the working order (asked, or on its own)."""
+        live = self.live_placement
+        allowed = self.status is OrderStatus.PENDING_CANCEL or self.status in LIVE_STATUSES
+        self._require("confirm a cancel of", allowed and live is not None, "nothing working")
+        assert live is not None and live.broker_order_id is not None
+        self.trigger_event(
+            ev.Canceled, client_order_id=live.client_order_id,
+            broker_order_id=live.broker_order_id, reason=reason, occurred_at=occurred_at,
+        )  # fmt: skip
+
+    def record_cancel_rejected(self, reason: str, *, occurred_at: datetime) -> None:
+        """The broker refused the cancel; a racing fill is the usual cause."""
+        placement = self._cancel_target()
+        self.trigger_event(
+            ev.CancelRejected, client_order_id=placement.client_order_id,
+            broker_order_id=placement.broker_order_id, reason=reason, occurred_at=occurred_at,
+        )  # fmt: skip
+
+    # ---- the end ----------------------------------------------------------------------
+
+    def complete(self, reason: str, *, occurred_at: datetime) -> None:
+        """Close the order as done: filled, or the remainder is too small to trade."""
+        self._require_active("complete")
+        self._require("complete", self.live_client_order_id is None, "a broker order is working")
+        self.trigger_event(
+            ev.Completed, reason=reason, filled_quantity=self.filled_quantity,
+            occurred_at=occurred_at,
+        )  # fmt: skip
+
+    def expire(self, reason: str, *, occurred_at: datetime) -> None:
+        """Close the order because the session ended; cancel the broker order first."""
+        self._require_active("expire")
+        self._require("expire", self.live_client_order_id is None, "a broker order is working")
+        self.trigger_event(ev.Expired, reason=reason, occurred_at=occurred_at)
+
+    def fail(self, reason: str, *, occurred_at: datetime) -> None:
+        """Close the order because it cannot go on."""
+        self._require_active("fail")
+        self.trigger_event(ev.Failed, reason=reason, occurred_at=occurred_at)
+
+    # ---- guards -------------------------------------------------------------------------
+
+    def _require(self, command: str, condition: bool, detail: str = "") -> None:
+        if not condition:
+            raise IllegalTransition(command, self.status.value, detail)
+
+    def _require_active(self, command: str) -> None:
+        self._require(command, not self.status.is_terminal, "the order is closed")
+
+    def _require_pending(self, client_order_id: str, command: str) -> None:
+        if client_order_id not in self.placements:
+            raise UnknownPlacement(f"order {self.id} never sent {client_order_id}")
+        pending = self.status is OrderStatus.PENDING_NEW
+        self._require(command, pending and self.live_client_order_id == client_order_id)
+
+    def _cancel_target(self) -> Placement:
+        if self.cancel_pending_for is None:
+            raise IllegalTransition("reject a cancel of", self.status.value, "no cancel pending")
+        return self.placements[self.cancel_pending_for]
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise DomainError("occurred_at must be timezone-aware")
+    return moment

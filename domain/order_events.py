@@ -1,0 +1,340 @@
+"""The SmartOrder event catalogue. Each event's ``apply`` is how it changes the order.
+
+Every event carries the correlation id, ``occurred_at`` (business time from the
+engine's clock) and the hash-chain fields, beside the library's own ``timestamp``.
+docs/events.md describes each event, its fields and its version.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from eventsourcing.domain import Aggregate
+
+from domain.placement import Placement
+from domain.status import LIVE_STATUSES, OrderStatus
+from domain.types import OrderType, QuoteSource, Side, TimeInForce, Urgency
+
+if TYPE_CHECKING:
+    from domain.order import SmartOrder
+
+
+class OrderEvent(Aggregate.Event):
+    """Fields every SmartOrder event carries."""
+
+    correlation_id: str
+    occurred_at: datetime
+    previous_hash: str
+    event_hash: str
+
+    def apply(self, aggregate: Any) -> None:
+        order: SmartOrder = aggregate
+        self.change(order)
+        order.head_hash = self.event_hash
+        order.last_event_at = self.occurred_at
+
+    def change(self, order: SmartOrder) -> None:
+        """The event's effect on the order's state (nothing, by default)."""
+
+
+class Requested(OrderEvent, Aggregate.Created):
+    """A trader or job asked for a smart order; the config in force is recorded."""
+
+    symbol: str
+    side: Side
+    quantity: Decimal
+    urgency: Urgency
+    complete_exit: bool
+    account: str
+    idempotency_key: str
+    config: dict[str, Any]
+
+    def change(self, order: SmartOrder) -> None:
+        order.on_requested(self)
+
+
+class Validated(OrderEvent):
+    """Preflight passed with the quantity unchanged."""
+
+    tradable: bool
+    fractionable: bool
+    quantity: Decimal
+
+    def change(self, order: SmartOrder) -> None:
+        order.fractionable = self.fractionable
+        order.status = OrderStatus.ACCEPTED
+
+
+class QuantityAdjusted(OrderEvent):
+    """Preflight rounded the quantity (a whole-share asset given a fractional quantity)."""
+
+    tradable: bool
+    fractionable: bool
+    old_quantity: Decimal
+    new_quantity: Decimal
+    reason: str
+
+    def change(self, order: SmartOrder) -> None:
+        order.fractionable = self.fractionable
+        order.quantity = self.new_quantity
+        order.status = OrderStatus.ACCEPTED
+
+
+class Denied(OrderEvent):
+    """Preflight refused the order (not tradable, or rounds to zero shares). Terminal."""
+
+    reason: str
+
+    def change(self, order: SmartOrder) -> None:
+        order.status = OrderStatus.DENIED
+        order.terminal_reason = self.reason
+
+
+class Quoted(OrderEvent):
+    """The quote a decision used, where it came from, and why it was chosen.
+
+    Version 2 added ``fallback_used`` (upcast: False) and ``suspicion_reasons`` (upcast: []).
+    """
+
+    class_version = 2
+
+    symbol: str
+    bid: Decimal
+    ask: Decimal
+    bid_size: Decimal
+    ask_size: Decimal
+    quoted_at: datetime
+    source: QuoteSource
+    suspicion_reasons: list[str]
+    fallback_used: bool
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state.setdefault("suspicion_reasons", [])
+        state.setdefault("fallback_used", False)
+
+    def change(self, order: SmartOrder) -> None:
+        order.last_quote = {
+            "bid": self.bid,
+            "ask": self.ask,
+            "bid_size": self.bid_size,
+            "ask_size": self.ask_size,
+            "quoted_at": self.quoted_at,
+            "source": self.source,
+        }
+
+
+class Priced(OrderEvent):
+    """The limit price decided for the next placement, and how it was reached."""
+
+    limit_price: Decimal
+    method: str
+    tick: Decimal
+    metadata: dict[str, str]
+
+    def change(self, order: SmartOrder) -> None:
+        order.decided_price = self.limit_price
+
+
+class PlacementRequested(OrderEvent):
+    """Intent to place a broker order, written before the broker is called."""
+
+    client_order_id: str
+    placement_number: int
+    order_type: OrderType
+    quantity: Decimal
+    limit_price: Decimal | None
+    time_in_force: TimeInForce
+
+    def change(self, order: SmartOrder) -> None:
+        order.placements[self.client_order_id] = Placement(
+            client_order_id=self.client_order_id,
+            placement_number=self.placement_number,
+            order_type=self.order_type,
+            quantity=self.quantity,
+            limit_price=self.limit_price,
+        )
+        order.placement_count = self.placement_number
+        order.live_client_order_id = self.client_order_id
+        order.decided_price = None
+        if self.limit_price is not None:
+            order.price_history.append(self.limit_price)
+            order.limit_price = self.limit_price
+        order.status = OrderStatus.PENDING_NEW
+
+
+class Placed(OrderEvent):
+    """The broker accepted the placement."""
+
+    client_order_id: str
+    broker_order_id: str
+    broker_status: str
+
+    def change(self, order: SmartOrder) -> None:
+        placement = order.placements[self.client_order_id]
+        order.placements[self.client_order_id] = placement.accepted(self.broker_order_id)
+        order.last_placed_at = self.occurred_at
+        if order.status is OrderStatus.PENDING_NEW:
+            has_fills = placement.filled_quantity > 0
+            order.status = OrderStatus.PARTIALLY_FILLED if has_fills else OrderStatus.WORKING
+
+
+class PlacementRejected(OrderEvent):
+    """The broker refused the placement; no broker order is working."""
+
+    client_order_id: str
+    error_code: str
+    reason: str
+
+    def change(self, order: SmartOrder) -> None:
+        order.live_client_order_id = None
+        order.status = OrderStatus.ACCEPTED
+
+
+class _Fill(OrderEvent):
+    """A fill on one broker order; totals are over the whole chain of broker orders."""
+
+    client_order_id: str
+    broker_order_id: str
+    execution_id: str
+    quantity: Decimal
+    price: Decimal
+    filled_quantity: Decimal
+    remaining_quantity: Decimal
+
+    def change(self, order: SmartOrder) -> None:
+        order.execution_ids.add(self.execution_id)
+        order.filled_quantity += self.quantity
+        order.filled_notional += self.quantity * self.price
+        placement = order.placements[self.client_order_id].with_fill(self.quantity)
+        order.placements[self.client_order_id] = placement
+        if order.first_fill_at is None:
+            order.first_fill_at = self.occurred_at
+        if order.status.is_terminal:
+            return  # a late fill is recorded; the terminal status stands
+        if order.remaining_quantity == 0:
+            order.status = OrderStatus.FILLED
+            order.live_client_order_id = None
+        elif placement.is_fully_filled and order.live_client_order_id == placement.client_order_id:
+            order.live_client_order_id = None
+            order.status = OrderStatus.ACCEPTED
+        elif order.status in LIVE_STATUSES or order.status is OrderStatus.PENDING_NEW:
+            order.status = OrderStatus.PARTIALLY_FILLED
+
+
+class PartiallyFilled(_Fill):
+    """A fill that leaves quantity remaining."""
+
+
+class Filled(_Fill):
+    """The fill that completes the requested quantity."""
+
+
+class CancelRequested(OrderEvent):
+    """Intent to cancel the working broker order, written before the broker is called."""
+
+    client_order_id: str
+    broker_order_id: str
+    reason: str
+
+    def change(self, order: SmartOrder) -> None:
+        order.cancel_pending_for = self.client_order_id
+        order.status = OrderStatus.PENDING_CANCEL
+
+
+class Canceled(OrderEvent):
+    """The broker order is canceled; the smart order itself goes on."""
+
+    client_order_id: str
+    broker_order_id: str
+    reason: str
+
+    def change(self, order: SmartOrder) -> None:
+        order.cancel_pending_for = None
+        if order.live_client_order_id == self.client_order_id:
+            order.live_client_order_id = None
+        if not order.status.is_terminal and order.status is not OrderStatus.FILLED:
+            order.status = OrderStatus.CANCELED
+
+
+class CancelRejected(OrderEvent):
+    """The broker refused the cancel (usually: it filled first)."""
+
+    client_order_id: str
+    broker_order_id: str
+    reason: str
+
+    def change(self, order: SmartOrder) -> None:
+        order.cancel_pending_for = None
+        live = order.live_placement
+        if order.status is OrderStatus.PENDING_CANCEL and live is not None:
+            has_fills = live.filled_quantity > 0
+            order.status = OrderStatus.PARTIALLY_FILLED if has_fills else OrderStatus.WORKING
+
+
+class Repegged(OrderEvent):
+    """Decision to move an unfilled order's price; the cancel and new placement follow."""
+
+    old_client_order_id: str
+    new_client_order_id: str
+    old_broker_order_id: str
+    old_price: Decimal
+    new_price: Decimal
+    repeg_number: int
+    bid: Decimal
+    ask: Decimal
+    reasons: list[str]
+
+    def change(self, order: SmartOrder) -> None:
+        order.repegs = self.repeg_number
+        order.decided_price = self.new_price
+
+
+class Escalated(OrderEvent):
+    """Decision to send the remaining quantity as a market order."""
+
+    quantity: Decimal
+    reason: str
+
+    def change(self, order: SmartOrder) -> None:
+        order.escalated = True
+
+
+class Completed(OrderEvent):
+    """The order is done: filled, or what remains is too small to trade. Terminal."""
+
+    reason: str
+    filled_quantity: Decimal
+
+    def change(self, order: SmartOrder) -> None:
+        order.status = OrderStatus.COMPLETED
+        order.terminal_reason = self.reason
+
+
+class Expired(OrderEvent):
+    """The session (or tape) ended before the order completed. Terminal."""
+
+    reason: str
+
+    def change(self, order: SmartOrder) -> None:
+        order.status = OrderStatus.EXPIRED
+        order.terminal_reason = self.reason
+
+
+class Failed(OrderEvent):
+    """The order cannot go on (no valid quote, a broker refusal it cannot recover). Terminal."""
+
+    reason: str
+
+    def change(self, order: SmartOrder) -> None:
+        order.status = OrderStatus.FAILED
+        order.terminal_reason = self.reason
+
+
+CATALOGUE: tuple[type[OrderEvent], ...] = (
+    Requested, Validated, QuantityAdjusted, Denied, Quoted, Priced, PlacementRequested,
+    Placed, PlacementRejected, PartiallyFilled, Filled, CancelRequested, Canceled,
+    CancelRejected, Repegged, Escalated, Completed, Expired, Failed,
+)  # fmt: skip

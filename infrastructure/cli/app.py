@@ -1,0 +1,64 @@
+"""The ``execledger`` command: one entry point, a database URL option, tables or --json."""
+
+from __future__ import annotations
+
+import sys
+from typing import Literal
+
+import typer
+
+from domain.errors import DomainError
+from infrastructure.cli import verify as verify_command
+from infrastructure.cli.context import CliState
+from infrastructure.errors import InfrastructureError
+from infrastructure.logging import configure_logging
+from infrastructure.settings import Settings
+
+app = typer.Typer(
+    name="execledger",
+    help="Event-sourced execution ledger for smart limit orders.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    db: str | None = typer.Option(
+        None, "--db", envvar="EXECLEDGER_DATABASE_URL",
+        help="sqlite:///path.db (default sqlite:///execledger.db) or postgresql://user:pass@host/db",
+    ),
+    log_format: str = typer.Option("console", "--log-format", help="console or json"),
+    log_level: str = typer.Option("WARNING", "--log-level", envvar="EXECLEDGER_LOG_LEVEL"),
+) -> None:  # fmt: skip
+    """Event-sourced execution ledger for smart limit orders."""
+    overrides: dict[str, str] = {"log_level": log_level}
+    if db:
+        overrides["database_url"] = db
+    if log_format not in ("console", "json"):
+        raise typer.BadParameter("must be console or json", param_hint="--log-format")
+    fmt: Literal["console", "json"] = "json" if log_format == "json" else "console"
+    settings = Settings(**overrides, log_format=fmt)  # type: ignore[arg-type]
+    configure_logging(log_format=settings.log_format, level=settings.log_level)
+    ctx.obj = CliState(settings)
+
+
+app.command("verify")(verify_command.verify)
+
+
+def main() -> None:
+    """Console-script entry: known errors become one line on stderr and exit code 2."""
+    try:
+        app()
+    except (InfrastructureError, DomainError) as error:
+        sys.stderr.write(f"execledger: error: {error}\n")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.stderr.write("execledger: interrupted; orders stay as recorded\n")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""Infrastructure exceptions: one root, caught at the CLI edge."""
+
+from __future__ import annotations
+
+
+class InfrastructureError(Exception):
+    """Root of every infrastructure error."""
+
+
+class DatabaseUrlError(InfrastructureError):
+    """The database URL is malformed or names an unsupported scheme."""
+
+
+class DatabaseUnavailable(InfrastructureError):
+    """The database cannot be reached or opened."""
+
+
+class BrokerError(InfrastructureError):
+    """A broker call failed."""
+
+
+class TransientBrokerError(BrokerError):
+    """A broker call failed in a way worth retrying (timeout, 429, 5xx, connection)."""
+
+
+class OrderRejected(BrokerError):
+    """The broker refused a placement; ``code`` is its error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(f"{code}: {message}")
+
+
+class CancelRejected(BrokerError):
+    """The broker refused a cancel (typically: the order already filled)."""
+
+
+class BrokerOrderNotFound(BrokerError):
+    """The broker does not know the order."""
+
+
+class MarketDataError(InfrastructureError):
+    """A market-data call failed."""
+
+
+class TapeError(InfrastructureError):
+    """A quote tape is malformed; the message names the line and the field."""
+
+
+class OrdersFileError(InfrastructureError):
+    """An orders file is malformed; the message names the row and the field."""

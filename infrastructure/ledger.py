@@ -1,0 +1,127 @@
+"""The ledger: an eventsourcing Application holding every SmartOrder."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import (
+    Notification,
+    PersistenceError,
+    RecordConflictError,
+    Transcoder,
+)
+from eventsourcing.utils import get_topic
+
+from domain.config import ExecutionConfig
+from domain.ids import order_id_for
+from domain.order import SmartOrder
+from domain.order_events import OrderEvent, Requested
+from domain.requests import OrderRequest
+from infrastructure.database_url import DatabaseUrl, parse_database_url
+from infrastructure.errors import DatabaseUnavailable, InfrastructureError
+from infrastructure.transcodings import register_ledger_transcodings
+
+REQUESTED_TOPIC = get_topic(Requested)
+PAGE_SIZE = 500
+
+
+class OrderNotFound(InfrastructureError):
+    """No order has the given id."""
+
+
+class ConcurrentUpdate(InfrastructureError):
+    """Another writer appended to the order first; reload it and decide again."""
+
+
+class Ledger(Application[UUID]):
+    """Every smart order, as its events; the write side of execledger."""
+
+    name = "execledger"
+
+    def register_transcodings(self, transcoder: Transcoder) -> None:
+        super().register_transcodings(transcoder)
+        register_ledger_transcodings(transcoder)
+
+    def submit(
+        self, request: OrderRequest, config: ExecutionConfig, occurred_at: datetime
+    ) -> tuple[SmartOrder, bool]:
+        """Create the order for ``request``, or return the existing one (and False)."""
+        order_id = order_id_for(request.account, request.effective_idempotency_key())
+        if order_id in self.repository:
+            return self.order(order_id), False
+        order = SmartOrder.request(request, config, occurred_at)
+        try:
+            self.save(order)
+        except RecordConflictError:
+            return self.order(order_id), False
+        return order, True
+
+    def order(self, order_id: UUID) -> SmartOrder:
+        """The order as of its last event."""
+        try:
+            order = self.repository.get(order_id)
+        except AggregateNotFoundError:
+            raise OrderNotFound(f"no order {order_id}") from None
+        assert isinstance(order, SmartOrder)
+        return order
+
+    def save_order(self, order: SmartOrder) -> int | None:
+        """Append the order's pending events; returns the last notification id."""
+        try:
+            recordings = self.save(order)
+        except RecordConflictError as error:
+            raise ConcurrentUpdate(f"order {order.id} was changed by another writer") from error
+        return recordings[-1].notification.id if recordings else None
+
+    def order_ids(self) -> Iterator[UUID]:
+        """Every order id, in the order the orders were requested."""
+        for notification in self.notifications(topics=(REQUESTED_TOPIC,)):
+            yield notification.originator_id
+
+    def notifications(
+        self, start: int = 1, topics: tuple[str, ...] = ()
+    ) -> Iterator[Notification]:
+        """Every stored event from ``start`` on, in notification order, page by page."""
+        position = start
+        while True:
+            page = self.recorder.select_notifications(position, PAGE_SIZE, topics=topics)
+            yield from page
+            if len(page) < PAGE_SIZE:
+                return
+            position = page[-1].id + 1
+
+    def decode_state(self, stored_state: bytes) -> dict[str, Any]:
+        """A stored event's fields as written (no upcasting), for the hash check."""
+        if self.mapper.cipher is not None:
+            stored_state = self.mapper.cipher.decrypt(stored_state)
+        if self.mapper.compressor is not None:
+            stored_state = self.mapper.compressor.decompress(stored_state)
+        state = self.mapper.transcoder.decode(stored_state)
+        assert isinstance(state, dict)
+        return state
+
+    def events_of(self, order_id: UUID) -> list[OrderEvent]:
+        """The order's events, in version order."""
+        return [e for e in self.events.get(order_id) if isinstance(e, OrderEvent)]
+
+
+def open_ledger(url: str | DatabaseUrl, extra_env: Mapping[str, str] | None = None) -> Ledger:
+    """Open (creating tables if needed) the ledger the URL names."""
+    database = url if isinstance(url, DatabaseUrl) else parse_database_url(url)
+    env = {**database.env, **(extra_env or {})}
+    try:
+        return Ledger(env=env)
+    except (PersistenceError, sqlite3.Error, OSError) as error:
+        raise DatabaseUnavailable(
+            f"cannot open the ledger at {database.redacted}: {_first_line(error)}"
+        ) from error
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0]

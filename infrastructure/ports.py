@@ -1,0 +1,122 @@
+"""The ports the engine talks through: Broker, MarketData and Clock (typing.Protocol)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.types import OrderType, Quote, Side, TimeInForce
+
+
+class BrokerOrderStatus(str, Enum):
+    """A broker order's state as the venue reports it."""
+
+    NEW = "new"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    REPLACED = "replaced"
+
+
+class BrokerOrder(BaseModel):
+    """A broker order as the venue knows it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    client_order_id: str
+    broker_order_id: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    quantity: Decimal
+    limit_price: Decimal | None
+    time_in_force: TimeInForce
+    status: BrokerOrderStatus
+    filled_quantity: Decimal
+    average_fill_price: Decimal | None
+
+
+class Execution(BaseModel):
+    """One fill reported by the venue."""
+
+    model_config = ConfigDict(frozen=True)
+
+    execution_id: str
+    client_order_id: str
+    broker_order_id: str
+    quantity: Decimal
+    price: Decimal
+    executed_at: datetime
+
+
+class OrderUpdate(BaseModel):
+    """A push from the venue: the order's new state, and the execution if it was a fill."""
+
+    model_config = ConfigDict(frozen=True)
+
+    order: BrokerOrder
+    execution: Execution | None = None
+    at: datetime
+
+
+class Broker(Protocol):
+    """Where broker orders go. Every method may raise BrokerError subclasses."""
+
+    async def place_limit(
+        self,
+        *,
+        client_order_id: str,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        limit_price: Decimal,
+        time_in_force: TimeInForce,
+    ) -> BrokerOrder: ...
+
+    async def place_market(
+        self,
+        *,
+        client_order_id: str,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        time_in_force: TimeInForce,
+    ) -> BrokerOrder: ...
+
+    async def replace(
+        self,
+        broker_order_id: str,
+        *,
+        client_order_id: str,
+        quantity: Decimal,
+        limit_price: Decimal,
+    ) -> BrokerOrder: ...
+
+    async def cancel(self, broker_order_id: str) -> BrokerOrder: ...
+
+    async def get_by_client_order_id(self, client_order_id: str) -> BrokerOrder | None: ...
+
+    def order_updates(self) -> AsyncIterator[OrderUpdate]: ...
+
+
+class MarketData(Protocol):
+    """Where quotes come from."""
+
+    async def latest_quote(self, symbol: str) -> Quote | None: ...
+
+    def quote_stream(self, symbols: list[str]) -> AsyncIterator[Quote]: ...
+
+
+class Clock(Protocol):
+    """Business time: wall-clock in production, virtual in simulation."""
+
+    def now(self) -> datetime: ...
+
+    async def sleep(self, seconds: Decimal) -> None: ...
