@@ -1,5 +1,7 @@
 """Tamper evidence: each event's SHA-256 over a canonical encoding of its fields.
 
+The hashed fields are the event's stored fields plus its ``originator_id``,
+``originator_version`` and ``topic`` (so swapping an event's type is caught too).
 Every event of an order carries ``previous_hash`` (the ``event_hash`` of the event
 before it, or ``GENESIS_HASH`` for the first) and its own ``event_hash``. Editing any
 stored field of any event breaks either that event's own hash or the next link.

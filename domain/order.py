@@ -59,6 +59,7 @@ class SmartOrder(Aggregate):
             "originator_version": cls.INITIAL_VERSION,
             "originator_topic": get_topic(cls),
             "timestamp": timestamp,
+            "topic": get_topic(ev.Requested),
         }
         return cls._create(
             ev.Requested, id=order_id, timestamp=timestamp, event_hash=event_hash(sealed), **fields
@@ -73,7 +74,12 @@ class SmartOrder(Aggregate):
             previous_hash=self.head_hash,
             timestamp=timestamp,
         )
-        sealed = {**kwargs, "originator_id": self.id, "originator_version": self.version + 1}
+        sealed = {
+            **kwargs,
+            "originator_id": self.id,
+            "originator_version": self.version + 1,
+            "topic": get_topic(event_class),
+        }
         super().trigger_event(event_class, event_hash=event_hash(sealed), **kwargs)
 
     def on_requested(self, event: ev.Requested) -> None:
@@ -229,6 +235,7 @@ class SmartOrder(Aggregate):
     def escalate(self, reason: str, *, occurred_at: datetime) -> None:
         """Decide to send the remaining quantity as a market order."""
         self._require_active("escalate")
+        self._require("escalate", self.status is not OrderStatus.NEW, "not validated")
         self._require("escalate", not self.escalated, "already escalated")
         self._require("escalate", self.remaining_quantity > 0, "nothing remains")
         self.trigger_event(
@@ -261,8 +268,15 @@ class SmartOrder(Aggregate):
         self, client_order_id: str, *, broker_order_id: str, broker_status: str,
         occurred_at: datetime,
     ) -> None:  # fmt: skip
-        """The broker accepted the placement."""
-        self._require_pending(client_order_id, "accept")
+        """The broker accepted the placement (its fills may have been recorded before)."""
+        placement = self.placements.get(client_order_id)
+        filled_first = (
+            placement is not None
+            and placement.broker_order_id is None
+            and placement.filled_quantity > 0
+        )
+        if not filled_first:
+            self._require_pending(client_order_id, "accept")
         self.trigger_event(
             ev.Placed, client_order_id=client_order_id, broker_order_id=broker_order_id,
             broker_status=broker_status, occurred_at=occurred_at,

@@ -220,8 +220,9 @@ class _Fill(OrderEvent):
         elif placement.is_fully_filled and order.live_client_order_id == placement.client_order_id:
             order.live_client_order_id = None
             order.status = OrderStatus.ACCEPTED
-        elif order.status in LIVE_STATUSES or order.status is OrderStatus.PENDING_NEW:
+        elif order.status in LIVE_STATUSES:
             order.status = OrderStatus.PARTIALLY_FILLED
+        # PENDING_NEW stays until the broker's answer: Placed then sees the fills.
 
 
 class PartiallyFilled(_Fill):

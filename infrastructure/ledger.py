@@ -5,11 +5,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Mapping
 from datetime import datetime
+from enum import Enum
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import (
+    JSONTranscoder,
     Notification,
     PersistenceError,
     RecordConflictError,
@@ -38,10 +40,35 @@ class ConcurrentUpdate(InfrastructureError):
     """Another writer appended to the order first; reload it and decide again."""
 
 
+class LedgerTranscoder(JSONTranscoder):
+    """JSON transcoder that also tags str-based enums with their registered transcoding.
+
+    ``json`` writes a ``str`` subclass (``Side(str, Enum)``) as a plain string and never
+    calls the transcoder's ``default`` hook, so without this the enums came back as str.
+    """
+
+    def encode(self, obj: Any) -> bytes:
+        return super().encode(self._tag_enums(obj))
+
+    def _tag_enums(self, obj: Any) -> Any:
+        if isinstance(obj, Enum) and type(obj) in self.types:
+            return self._encode_obj(obj)
+        if isinstance(obj, dict):
+            return {key: self._tag_enums(value) for key, value in obj.items()}
+        if isinstance(obj, (list, tuple)):
+            return [self._tag_enums(value) for value in obj]
+        return obj
+
+
 class Ledger(Application[UUID]):
     """Every smart order, as its events; the write side of execledger."""
 
     name = "execledger"
+
+    def construct_transcoder(self) -> Transcoder:
+        transcoder = LedgerTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def register_transcodings(self, transcoder: Transcoder) -> None:
         super().register_transcodings(transcoder)

@@ -120,3 +120,19 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
     async def sleep(self, seconds: Decimal) -> None: ...
+
+
+class Asset(BaseModel):
+    """What preflight needs to know about a symbol."""
+
+    model_config = ConfigDict(frozen=True)
+
+    symbol: str
+    tradable: bool
+    fractionable: bool
+
+
+class AssetDirectory(Protocol):
+    """Where asset facts come from (the broker's asset list, or the simulated venue)."""
+
+    async def asset(self, symbol: str) -> Asset: ...

@@ -85,6 +85,7 @@ def _check(ledger: Ledger, notification: Any, head: _ChainHead | None) -> str:
         **state,
         "originator_id": notification.originator_id,
         "originator_version": notification.originator_version,
+        "topic": notification.topic,
     }
     try:
         recomputed = event_hash(fields)

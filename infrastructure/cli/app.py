@@ -8,7 +8,9 @@ from typing import Literal
 import typer
 
 from domain.errors import DomainError
+from infrastructure.cli import execute as execute_command
 from infrastructure.cli import verify as verify_command
+from infrastructure.cli.policy import policy_app
 from infrastructure.cli.context import CliState
 from infrastructure.errors import InfrastructureError
 from infrastructure.logging import configure_logging
@@ -45,7 +47,10 @@ def main_options(
     ctx.obj = CliState(settings)
 
 
+app.command("demo")(execute_command.demo)
+app.command("execute")(execute_command.execute)
 app.command("verify")(verify_command.verify)
+app.add_typer(policy_app, name="policy", help="What-if: the policy's price and re-peg decisions.")
 
 
 def main() -> None:

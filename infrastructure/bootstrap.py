@@ -1,0 +1,65 @@
+"""Wiring in one place: the CLI, the benchmarks and the tests build sessions through here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from domain.config import ExecutionConfig
+from domain.types import Quote
+from infrastructure.engine.session import ExecutionSession, Venue
+from infrastructure.ledger import Ledger
+from infrastructure.ports import Asset
+from infrastructure.venue import SimulatedVenue, synthetic_tape
+
+#: Where synthetic tapes start when no time is given: a fixed, reproducible market open.
+DEFAULT_SYNTHETIC_START = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
+
+
+class SimulatedAssets:
+    """The simulated venue's asset facts behind the AssetDirectory port."""
+
+    def __init__(self, venue: SimulatedVenue) -> None:
+        self._venue = venue
+
+    async def asset(self, symbol: str) -> Asset:
+        return Asset(
+            symbol=symbol,
+            tradable=self._venue.tradable(symbol),
+            fractionable=self._venue.fractionable(symbol),
+        )
+
+
+def simulated_venue(
+    tape: Sequence[Quote], *, not_tradable: Iterable[str] = (), not_fractionable: Iterable[str] = ()
+) -> tuple[Venue, SimulatedVenue]:
+    """A session's ports on a simulated venue replaying ``tape`` on virtual time."""
+    venue = SimulatedVenue(tape, not_tradable=not_tradable, not_fractionable=not_fractionable)
+    ports = Venue(
+        broker=venue,
+        market_data=venue,
+        assets=SimulatedAssets(venue),
+        clock=venue.clock,
+        session_end=venue.tape_end,
+    )
+    return ports, venue
+
+
+def synthetic_session_tape(
+    symbols: Sequence[str], *, seed: int, duration_seconds: int = 1800,
+    start_prices: Mapping[str, Decimal] | None = None,
+) -> list[Quote]:  # fmt: skip
+    """A seeded synthetic tape for ``symbols`` (one quote a second by default)."""
+    return synthetic_tape(
+        list(symbols), seed=seed, start=DEFAULT_SYNTHETIC_START,
+        duration_seconds=duration_seconds, interval_seconds=Decimal("1"),
+        start_prices=start_prices,
+    )  # fmt: skip
+
+
+def execution_session(
+    ledger: Ledger, venue: Venue, config: ExecutionConfig, *, seed: int = 0
+) -> ExecutionSession:
+    """The engine for one batch."""
+    return ExecutionSession(ledger, venue, config, seed=seed)

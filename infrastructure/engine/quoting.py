@@ -1,0 +1,71 @@
+"""Getting a quote to decide on: streamed first, REST as the fallback, retried."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import structlog
+
+from domain.config import ExecutionConfig
+from domain.quotes import QuoteChoice, assess_quote, choose_quote
+from domain.types import Quote
+from infrastructure.engine.retry import BrokerUnavailable, Retrier
+from infrastructure.ports import Clock, MarketData
+
+log = structlog.get_logger(__name__)
+
+
+class QuoteSource:
+    """Asks the market-data ports for a quote the policy accepts, within the configured wait."""
+
+    def __init__(
+        self,
+        streamed: MarketData,
+        rest: MarketData | None,
+        clock: Clock,
+        retrier: Retrier,
+    ) -> None:
+        self._streamed = streamed
+        self._rest = rest
+        self._clock = clock
+        self._retrier = retrier
+
+    async def choose(self, symbol: str, config: ExecutionConfig) -> QuoteChoice | None:
+        """A quote the policy accepts, or None after ``quote_retry_attempts`` tries."""
+        attempts = config.quote_retry_attempts
+        pause = config.max_quote_wait_seconds / attempts
+        for attempt in range(1, attempts + 1):
+            streamed = await self._latest(self._streamed, symbol)
+            rest = await self._latest(self._rest, symbol) if self._needs_rest(streamed, config) else None
+            choice = choose_quote(streamed, rest, config, self._clock.now())
+            if choice is not None:
+                return choice
+            log.info("no_valid_quote", symbol=symbol, attempt=attempt, of=attempts)
+            if attempt < attempts:
+                await self._clock.sleep(pause)
+        return None
+
+    def _needs_rest(self, streamed: Quote | None, config: ExecutionConfig) -> bool:
+        """REST is asked only when the streamed quote is missing, invalid or suspicious."""
+        if self._rest is None:
+            return False
+        if streamed is None:
+            return True
+        assessment = assess_quote(streamed, config, self._clock.now())
+        return not assessment.is_valid or assessment.is_suspicious
+
+    async def _latest(self, source: MarketData | None, symbol: str) -> Quote | None:
+        if source is None:
+            return None
+        try:
+            return await self._retrier.call("latest_quote", lambda: source.latest_quote(symbol))
+        except BrokerUnavailable as error:
+            log.warning("quote_unavailable", symbol=symbol, error=str(error))
+            return None
+
+
+def reference_price(mid: Decimal | None, fallback: Decimal | None) -> Decimal | None:
+    """The price used to judge notional (remaining too small): the mid, else the last limit."""
+    if mid is not None and mid > 0:
+        return mid
+    return fallback

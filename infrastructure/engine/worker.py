@@ -1,0 +1,278 @@
+"""OrderWorker: the task that works one smart order from request to a terminal state."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+
+from domain.errors import DomainError, InvalidQuote, Overfill
+from domain.order import SmartOrder
+from domain.preflight import no_quote_action, preflight, remaining_too_small
+from domain.pricing import price_order
+from domain.quotes import QuoteChoice
+from domain.repeg import decide_repeg, repeg_due
+from domain.status import LIVE_STATUSES, OrderStatus
+from domain.types import OrderType, Urgency
+from infrastructure.engine.broker_calls import CANCELED_STATES, BrokerCalls
+from infrastructure.engine.quoting import QuoteSource, reference_price
+from infrastructure.ledger import Ledger
+from infrastructure.logging import correlation
+from infrastructure.ports import AssetDirectory, BrokerOrderStatus, Clock, OrderUpdate
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerContext:
+    """What every worker of a session shares."""
+
+    ledger: Ledger
+    calls: BrokerCalls
+    quotes: QuoteSource
+    assets: AssetDirectory
+    clock: Clock
+    session_end: datetime | None
+
+
+class OrderWorker:
+    """Works one order: preflight, price, place, absorb fills, re-peg, escalate, finish."""
+
+    def __init__(self, order: SmartOrder, context: WorkerContext) -> None:
+        self.order = order
+        self.inbox: deque[OrderUpdate] = deque()
+        self._ctx = context
+
+    async def run(self) -> SmartOrder:
+        """Work the order until it is terminal; returns it."""
+        order = self.order
+        with correlation(order.correlation_id, order_id=str(order.id), symbol=order.symbol):
+            await self._recover()
+            while not order.is_terminal:
+                self.absorb_updates()
+                if order.is_terminal:
+                    break
+                if self._session_over():
+                    await self._wrap_up()
+                    break
+                if await self._step():
+                    await self._ctx.clock.sleep(order.config.repeg_check_interval_seconds)
+            log.info("order_finished", status=order.status.value,
+                     filled=str(order.filled_quantity))  # fmt: skip
+        return order
+
+    # ---- one step: returns True when the worker should wait before the next ----------
+
+    async def _step(self) -> bool:
+        order = self.order
+        if order.status is OrderStatus.NEW:
+            await self._preflight()
+            return False
+        if order.status is OrderStatus.FILLED:
+            self._finish_complete("filled")
+            return False
+        if order.status in (OrderStatus.ACCEPTED, OrderStatus.CANCELED):
+            await self._place_next()
+            return True
+        if order.status in LIVE_STATUSES:
+            await self._watch_working()
+            return True
+        return True  # PENDING_NEW / PENDING_CANCEL: an answer is on its way
+
+    async def _preflight(self) -> None:
+        order, now = self.order, self._ctx.clock.now()
+        asset = await self._ctx.assets.asset(order.symbol)
+        decision = preflight(order.quantity, tradable=asset.tradable, fractionable=asset.fractionable)
+        if decision.outcome == "denied":
+            order.deny(decision.reason, occurred_at=now)
+        elif decision.outcome == "adjusted":
+            order.adjust_quantity(decision.quantity, fractionable=asset.fractionable,
+                                  reason=decision.reason, occurred_at=now)  # fmt: skip
+        else:
+            order.validate(tradable=True, fractionable=asset.fractionable, occurred_at=now)
+        self._save()
+
+    async def _place_next(self) -> None:
+        order = self.order
+        if order.escalated:
+            await self._ctx.calls.place(order, OrderType.MARKET, None)
+            return
+        if order.placement_count and self._too_small():
+            self._finish_complete("remaining quantity too small to trade")
+            return
+        if order.decided_price is not None:
+            await self._ctx.calls.place(order, OrderType.LIMIT, order.decided_price)
+            return
+        choice = await self._quote()
+        if choice is None:
+            await self._no_quote()
+            return
+        try:
+            decision = price_order(order.side, order.remaining_quantity, choice.quote, order.config)
+        except InvalidQuote as error:
+            log.warning("quote_unpriceable", reasons=error.reasons)
+            await self._no_quote()
+            return
+        order.price(decision.limit_price, method=decision.method, tick=decision.tick,
+                    metadata=decision.metadata, occurred_at=self._ctx.clock.now())  # fmt: skip
+        await self._ctx.calls.place(order, OrderType.LIMIT, decision.limit_price)
+
+    async def _no_quote(self) -> None:
+        order, now = self.order, self._ctx.clock.now()
+        attempts = order.config.quote_retry_attempts
+        if no_quote_action(order.urgency) == "market":
+            order.escalate(f"no valid quote after {attempts} attempts; urgency HIGH goes to market",
+                           occurred_at=now)  # fmt: skip
+            self._save()
+            await self._ctx.calls.place(order, OrderType.MARKET, None)
+        else:
+            order.fail(f"no valid quote after {attempts} attempts (urgency "
+                       f"{order.urgency.value})", occurred_at=now)  # fmt: skip
+            self._save()
+
+    async def _watch_working(self) -> None:
+        order = self.order
+        if order.filled_quantity > 0 and self._too_small():
+            await self._cancel("remaining quantity too small to trade")
+            return
+        assert order.last_placed_at is not None
+        if not repeg_due(order.last_placed_at, self._ctx.clock.now(), order.config):
+            return
+        choice = await self._quote()
+        if choice is None:
+            if order.urgency is Urgency.HIGH:
+                await self._escalate("no valid quote for the re-peg; urgency HIGH")
+            return
+        assert order.limit_price is not None
+        try:
+            decision = decide_repeg(
+                side=order.side, quote=choice.quote, last_price=order.limit_price,
+                price_history=order.price_history, repegs_done=order.repegs, config=order.config,
+            )  # fmt: skip
+        except InvalidQuote as error:
+            log.warning("quote_unpriceable", reasons=error.reasons)
+            return
+        if decision.action == "escalate":
+            await self._escalate("; ".join(decision.reasons))
+            return
+        assert decision.new_price is not None
+        order.repeg(decision.new_price, bid=choice.quote.bid, ask=choice.quote.ask,
+                    reasons=list(decision.reasons), occurred_at=self._ctx.clock.now())  # fmt: skip
+        await self._cancel(f"re-peg {order.repegs}")
+
+    async def _escalate(self, reason: str) -> None:
+        self.order.escalate(reason, occurred_at=self._ctx.clock.now())
+        await self._cancel("escalation to market")
+
+    # ---- cancels, updates, the end ----------------------------------------------------
+
+    async def _cancel(self, reason: str) -> None:
+        order = self.order
+        answer = await self._ctx.calls.cancel(order, reason)
+        self.absorb_updates()
+        if order.cancel_pending_for is None:
+            return  # a racing update already settled it
+        now = self._ctx.clock.now()
+        if answer is not None and answer.status in CANCELED_STATES:
+            order.record_canceled(reason, occurred_at=now)
+        else:
+            order.record_cancel_rejected("broker refused the cancel (filled first)", occurred_at=now)
+        self._save()
+
+    def absorb_updates(self) -> None:
+        """Record what the venue pushed for this order: fills, and cancels it made itself."""
+        order = self.order
+        while self.inbox:
+            update = self.inbox.popleft()
+            try:
+                self._absorb(update)
+            except Overfill as error:
+                log.error("overfill_refused", error=str(error))
+            except DomainError as error:
+                log.warning("update_ignored", error=str(error), status=update.order.status.value)
+        if order.pending_events:
+            self._save()
+
+    def _absorb(self, update: OrderUpdate) -> None:
+        order, execution = self.order, update.execution
+        if execution is not None:
+            order.record_fill(
+                execution.client_order_id, execution_id=execution.execution_id,
+                quantity=execution.quantity, price=execution.price,
+                broker_order_id=execution.broker_order_id, occurred_at=execution.executed_at,
+            )  # fmt: skip
+            return
+        unsolicited = (
+            update.order.status in (BrokerOrderStatus.CANCELED, BrokerOrderStatus.EXPIRED)
+            and order.live_client_order_id == update.order.client_order_id
+            and order.cancel_pending_for is None
+        )
+        if unsolicited:
+            order.record_canceled(f"broker {update.order.status.value}", occurred_at=update.at)
+
+    async def _wrap_up(self) -> None:
+        order = self.order
+        if order.status in LIVE_STATUSES:
+            await self._cancel("session ended")
+        if order.status is OrderStatus.FILLED:
+            self._finish_complete("filled")
+        elif not order.is_terminal and order.live_client_order_id is None:
+            order.expire("session ended before the order completed", occurred_at=self._now())
+            self._save()
+
+    async def _recover(self) -> None:
+        """After a restart: settle what was sent but never answered, by client order id."""
+        order = self.order
+        live = order.live_placement
+        if live is None or order.is_terminal:
+            return
+        found = await self._ctx.calls.find(live.client_order_id)
+        if order.status is OrderStatus.PENDING_NEW and found is not None:
+            self._ctx.calls.record_placed(order, live.client_order_id, found)
+        elif order.status is OrderStatus.PENDING_NEW:
+            order.record_placement_rejected(live.client_order_id, error_code="not_found",
+                                            reason="not at the broker after a restart",
+                                            occurred_at=self._now())  # fmt: skip
+            self._save()
+        elif found is None or found.status in CANCELED_STATES:
+            if order.status is OrderStatus.PENDING_CANCEL or order.status in LIVE_STATUSES:
+                order.record_canceled("not working at the broker after a restart",
+                                      occurred_at=self._now())  # fmt: skip
+                self._save()
+
+    # ---- helpers --------------------------------------------------------------------
+
+    async def _quote(self) -> QuoteChoice | None:
+        order = self.order
+        choice = await self._ctx.quotes.choose(order.symbol, order.config)
+        if choice is not None:
+            order.record_quote(choice.quote, suspicion_reasons=list(choice.suspicion_reasons),
+                               fallback_used=choice.fallback_used, occurred_at=self._now())  # fmt: skip
+        return choice
+
+    def _too_small(self) -> bool:
+        """Whether the remainder is below the tradable minimum, judged at the last mid."""
+        order = self.order
+        quote = order.last_quote
+        mid = (quote["bid"] + quote["ask"]) / 2 if quote is not None else None
+        price = reference_price(mid, order.limit_price)
+        if price is None or order.fractionable is None:
+            return False
+        return remaining_too_small(order.remaining_quantity, price,
+                                   fractionable=order.fractionable, config=order.config)  # fmt: skip
+
+    def _finish_complete(self, reason: str) -> None:
+        self.order.complete(reason, occurred_at=self._now())
+        self._save()
+
+    def _session_over(self) -> bool:
+        end = self._ctx.session_end
+        return end is not None and self._now() >= end
+
+    def _now(self) -> datetime:
+        return self._ctx.clock.now()
+
+    def _save(self) -> None:
+        self._ctx.ledger.save_order(self.order)

@@ -1,0 +1,33 @@
+"""The simulated venue: quote tapes, virtual time, and a Broker + MarketData on them."""
+
+from infrastructure.venue.clock import (
+    ClockStalledError,
+    SchedulingClock,
+    VirtualClock,
+    WallClock,
+    seconds_to_timedelta,
+)
+from infrastructure.venue.clock_queue import ClockQueue, QueueClosedError
+from infrastructure.venue.session import SimulatedSession
+from infrastructure.venue.simulated import SimulatedVenue, broker_order_id_for
+from infrastructure.venue.synthetic import default_start_price, synthetic_tape, tick_for
+from infrastructure.venue.tape import TAPE_HEADER, load_tape, parse_tape
+
+__all__ = [
+    "TAPE_HEADER",
+    "ClockQueue",
+    "ClockStalledError",
+    "QueueClosedError",
+    "SchedulingClock",
+    "SimulatedSession",
+    "SimulatedVenue",
+    "VirtualClock",
+    "WallClock",
+    "broker_order_id_for",
+    "default_start_price",
+    "load_tape",
+    "parse_tape",
+    "seconds_to_timedelta",
+    "synthetic_tape",
+    "tick_for",
+]

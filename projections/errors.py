@@ -1,0 +1,17 @@
+"""Projection exceptions: one root, caught at the CLI edge like the others."""
+
+from __future__ import annotations
+
+from infrastructure.errors import InfrastructureError
+
+
+class ProjectionError(InfrastructureError):
+    """Root of every projection error."""
+
+
+class UnknownProjection(ProjectionError):
+    """No projection has the given name."""
+
+
+class ProjectionStoreUnavailable(ProjectionError):
+    """The read-model database cannot be opened or used."""

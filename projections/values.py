@@ -1,0 +1,62 @@
+"""Read-model values: JSON-ready event fields, exact durations and rounded figures."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+#: Fields every event carries that are bookkeeping rather than business content.
+BOOKKEEPING_FIELDS = frozenset(
+    {
+        "originator_id", "originator_version", "originator_topic", "timestamp",
+        "previous_hash", "event_hash", "occurred_at", "correlation_id",
+    }
+)  # fmt: skip
+
+PRICE_STEP = Decimal("0.000001")
+
+
+def json_ready(value: Any) -> Any:
+    """The value with Decimals, times, UUIDs and enums as strings (exact, not floats)."""
+    if isinstance(value, Enum):
+        return json_ready(value.value)
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, Mapping):
+        return {str(key): json_ready(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [json_ready(item) for item in value]
+    return value
+
+
+def business_fields(event: object) -> dict[str, Any]:
+    """The event's own fields (catalogue names), JSON-ready, without the bookkeeping."""
+    return {
+        name: json_ready(value)
+        for name, value in vars(event).items()
+        if name not in BOOKKEEPING_FIELDS
+    }
+
+
+def seconds_between(start: datetime, end: datetime) -> Decimal:
+    """``end - start`` in seconds, exact to the microsecond."""
+    microseconds = (end - start) // timedelta(microseconds=1)
+    return Decimal(microseconds).scaleb(-6)
+
+
+def rounded(value: Decimal, step: str) -> Decimal:
+    """``value`` rounded half-even to ``step`` (e.g. "0.01")."""
+    return value.quantize(Decimal(step), rounding=ROUND_HALF_EVEN)
+
+
+def average_price(notional: Decimal, quantity: Decimal) -> Decimal | None:
+    """Volume-weighted average price to six decimals, or None before the first fill."""
+    if quantity == 0:
+        return None
+    return (notional / quantity).quantize(PRICE_STEP, rounding=ROUND_HALF_EVEN)
