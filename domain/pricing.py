@@ -123,9 +123,7 @@ def _inside_spread(side: Side, quote: Quote) -> tuple[Decimal, str]:
     return (quote.mid, "mid") if quote.mid > price else (price, rule)
 
 
-def price_order(
-    side: Side, quantity: Decimal, quote: Quote, config: ExecutionConfig
-) -> PriceDecision:
+def price_order(side: Side, quantity: Decimal, quote: Quote, config: ExecutionConfig) -> PriceDecision:
     """The limit price for an order on this quote: liquidity-aware if the quote is
     streamed, inside-spread if it came from REST. Raises InvalidQuote when a side is
     not positive or the quote is crossed, DomainError when the quantity is not positive.

@@ -78,9 +78,7 @@ def _target(way: _Way, last_price: Decimal, config: ExecutionConfig) -> tuple[De
     return way.meeker(price, limit), f"{why}; crossing off, so {words} {way.far_name} {limit}"
 
 
-def _fresh(
-    way: _Way, price: Decimal, used: set[Decimal], config: ExecutionConfig
-) -> Decimal | None:
+def _fresh(way: _Way, price: Decimal, used: set[Decimal], config: ExecutionConfig) -> Decimal | None:
     """Step ``price`` by the minimum improvement until it is unused; None if it cannot."""
     limit = None if config.allow_cross_spread_on_repeg else on_tick(way.far, way.away)
     while price in used:
@@ -124,6 +122,4 @@ def decide_repeg(
     reasons = [f"re-peg {number} of {config.max_repegs}", why]
     if price != target:
         reasons.append(f"{target} already used by this order: stepped to {price}")
-    return RepegDecision(
-        action="repeg", new_price=price, reasons=tuple(reasons), repeg_number=number
-    )
+    return RepegDecision(action="repeg", new_price=price, reasons=tuple(reasons), repeg_number=number)

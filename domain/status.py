@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class OrderStatus(str, Enum):
+class OrderStatus(StrEnum):
     """The smart order's status. The last four are terminal."""
 
     NEW = "new"  # requested, not yet through preflight

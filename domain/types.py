@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
 
-class Side(str, Enum):
+class Side(StrEnum):
     """Direction of an order."""
 
     BUY = "BUY"
     SELL = "SELL"
 
 
-class Urgency(str, Enum):
+class Urgency(StrEnum):
     """How hard the order should be worked; HIGH may go to market without a quote."""
 
     LOW = "LOW"
@@ -24,14 +24,14 @@ class Urgency(str, Enum):
     HIGH = "HIGH"
 
 
-class OrderType(str, Enum):
+class OrderType(StrEnum):
     """The kind of broker order a placement sends."""
 
     LIMIT = "LIMIT"
     MARKET = "MARKET"
 
 
-class TimeInForce(str, Enum):
+class TimeInForce(StrEnum):
     """How long a broker order stays working."""
 
     DAY = "DAY"
@@ -39,7 +39,7 @@ class TimeInForce(str, Enum):
     GTC = "GTC"
 
 
-class QuoteSource(str, Enum):
+class QuoteSource(StrEnum):
     """Where a quote came from; only streamed-like quotes get liquidity-aware pricing."""
 
     STREAM = "stream"

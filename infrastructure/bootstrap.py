@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from domain.config import ExecutionConfig
+from domain.ids import order_id_for
+from domain.requests import OrderRequest
 from domain.types import Quote
 from infrastructure.engine.session import ExecutionSession, Venue
 from infrastructure.ledger import Ledger
 from infrastructure.ports import Asset
-from infrastructure.venue import SimulatedVenue, synthetic_tape
+from infrastructure.venue import SimulatedVenue, VirtualClock, synthetic_tape
 
 #: Where synthetic tapes start when no time is given: a fixed, reproducible market open.
 DEFAULT_SYNTHETIC_START = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
@@ -32,10 +34,21 @@ class SimulatedAssets:
 
 
 def simulated_venue(
-    tape: Sequence[Quote], *, not_tradable: Iterable[str] = (), not_fractionable: Iterable[str] = ()
-) -> tuple[Venue, SimulatedVenue]:
-    """A session's ports on a simulated venue replaying ``tape`` on virtual time."""
-    venue = SimulatedVenue(tape, not_tradable=not_tradable, not_fractionable=not_fractionable)
+    tape: Sequence[Quote], *, not_tradable: Iterable[str] = (), not_fractionable: Iterable[str] = (),
+    standing_quotes_are_current: bool = True, start: datetime | None = None,
+) -> tuple[Venue, SimulatedVenue]:  # fmt: skip
+    """A session's ports on a simulated venue replaying ``tape`` on virtual time.
+
+    A tape quote stands until the next one, so by default the venue reports it as
+    current (stamped with the virtual now): a quiet tape is not a stale feed. ``start``
+    (used when resuming a batch) starts virtual time later than the tape's first quote.
+    """
+    first = min(quote.quoted_at for quote in tape) if tape else None
+    clock = VirtualClock(max(start, first)) if start is not None and first is not None else None
+    venue = SimulatedVenue(
+        tape, clock=clock, not_tradable=not_tradable, not_fractionable=not_fractionable,
+        restamp_quotes=standing_quotes_are_current,
+    )  # fmt: skip
     ports = Venue(
         broker=venue,
         market_data=venue,
@@ -56,6 +69,23 @@ def synthetic_session_tape(
         duration_seconds=duration_seconds, interval_seconds=Decimal("1"),
         start_prices=start_prices,
     )  # fmt: skip
+
+
+def resume_point(ledger: Ledger, requests: Sequence[OrderRequest]) -> datetime | None:
+    """The latest business time recorded on the batch's unfinished orders, if any.
+
+    Resuming a batch starts virtual time there, so a resumed order's timeline never
+    goes back in time.
+    """
+    latest: datetime | None = None
+    for request in requests:
+        order_id = order_id_for(request.account, request.effective_idempotency_key())
+        if order_id not in ledger.repository:
+            continue
+        order = ledger.order(order_id)
+        if not order.is_terminal and (latest is None or order.last_event_at > latest):
+            latest = order.last_event_at
+    return latest
 
 
 def execution_session(

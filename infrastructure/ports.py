@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import datetime
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from domain.types import OrderType, Quote, Side, TimeInForce
 
 
-class BrokerOrderStatus(str, Enum):
+class BrokerOrderStatus(StrEnum):
     """A broker order's state as the venue reports it."""
 
     NEW = "new"

@@ -79,9 +79,7 @@ def accepted_order(**request_overrides: Any) -> SmartOrder:
     return order
 
 
-def pending_order(
-    limit_price: Decimal = LIMIT_PRICE, **request_overrides: Any
-) -> SmartOrder:
+def pending_order(limit_price: Decimal = LIMIT_PRICE, **request_overrides: Any) -> SmartOrder:
     """A limit placement requested, no broker answer yet (PENDING_NEW).
 
     Events: Requested, Validated, Quoted, Priced, PlacementRequested.
@@ -126,7 +124,9 @@ def place_market(order: SmartOrder, *, when: datetime) -> str:
     )  # fmt: skip
 
 
-def accept(order: SmartOrder, client_order_id: str, broker_order_id: str, *, when: datetime) -> None:
+def accept(
+    order: SmartOrder, client_order_id: str, broker_order_id: str, *, when: datetime
+) -> None:
     """The broker accepts ``client_order_id`` under ``broker_order_id``."""
     order.record_placed(
         client_order_id, broker_order_id=broker_order_id, broker_status="new", occurred_at=when

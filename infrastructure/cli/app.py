@@ -10,8 +10,8 @@ import typer
 from domain.errors import DomainError
 from infrastructure.cli import execute as execute_command
 from infrastructure.cli import verify as verify_command
-from infrastructure.cli.policy import policy_app
 from infrastructure.cli.context import CliState
+from infrastructure.cli.policy import policy_app
 from infrastructure.errors import InfrastructureError
 from infrastructure.logging import configure_logging
 from infrastructure.settings import Settings

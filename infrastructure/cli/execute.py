@@ -14,7 +14,12 @@ from domain.config import ExecutionConfig
 from domain.order import SmartOrder
 from domain.requests import OrderRequest
 from domain.types import Quote
-from infrastructure.bootstrap import execution_session, simulated_venue, synthetic_session_tape
+from infrastructure.bootstrap import (
+    execution_session,
+    resume_point,
+    simulated_venue,
+    synthetic_session_tape,
+)
 from infrastructure.cli.context import console, error_console, print_json, state_of
 from infrastructure.cli.summary import summary_json, summary_table
 from infrastructure.config_file import load_execution_config
@@ -97,7 +102,7 @@ def _run(
     ledger: Ledger, requests: list[OrderRequest], quotes: list[Quote],
     config: ExecutionConfig, seed: int, *, quiet: bool,
 ) -> SessionResult:  # fmt: skip
-    ports, _ = simulated_venue(quotes)
+    ports, _ = simulated_venue(quotes, start=resume_point(ledger, requests))
     session = execution_session(ledger, ports, config, seed=seed)
     columns = (TextColumn("working orders"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=error_console, transient=True, disable=quiet) as progress:

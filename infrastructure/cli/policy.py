@@ -27,9 +27,7 @@ policy_app = typer.Typer(
 WHAT_IF_SYMBOL = "WHATIF"
 SOURCES = (QuoteSource.STREAM.value, QuoteSource.REST.value)
 SIDES = (Side.BUY.value, Side.SELL.value)
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="ExecutionConfig file (.toml or .json).")
-]
+ConfigOption = Annotated[Path | None, typer.Option("--config", help="ExecutionConfig file (.toml or .json).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
@@ -154,12 +152,8 @@ def repeg(
     ask: Annotated[str, typer.Option("--ask", help="Best ask now.")],
     side: Annotated[str, typer.Option("--side", help="BUY or SELL.")],
     last_price: Annotated[str, typer.Option("--last-price", help="The working limit price.")],
-    history: Annotated[
-        str, typer.Option("--history", help="Prices this order already used: P1,P2,...")
-    ] = "",
-    repegs_done: Annotated[
-        str, typer.Option("--repegs-done", help="Limit re-pegs already made.")
-    ] = "0",
+    history: Annotated[str, typer.Option("--history", help="Prices this order already used: P1,P2,...")] = "",
+    repegs_done: Annotated[str, typer.Option("--repegs-done", help="Limit re-pegs already made.")] = "0",
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:

@@ -77,8 +77,8 @@ class OrderWorker:
             await self._place_next()
             return True
         if order.status in LIVE_STATUSES:
-            await self._watch_working()
-            return True
+            acted = await self._watch_working()
+            return not acted
         return True  # PENDING_NEW / PENDING_CANCEL: an answer is on its way
 
     async def _preflight(self) -> None:
@@ -132,19 +132,21 @@ class OrderWorker:
                        f"{order.urgency.value})", occurred_at=now)  # fmt: skip
             self._save()
 
-    async def _watch_working(self) -> None:
+    async def _watch_working(self) -> bool:
+        """Re-peg or escalate a working order when due; True when a cancel went out."""
         order = self.order
         if order.filled_quantity > 0 and self._too_small():
             await self._cancel("remaining quantity too small to trade")
-            return
+            return True
         assert order.last_placed_at is not None
         if not repeg_due(order.last_placed_at, self._ctx.clock.now(), order.config):
-            return
+            return False
         choice = await self._quote()
         if choice is None:
-            if order.urgency is Urgency.HIGH:
-                await self._escalate("no valid quote for the re-peg; urgency HIGH")
-            return
+            if order.urgency is not Urgency.HIGH:
+                return False
+            await self._escalate("no valid quote for the re-peg; urgency HIGH")
+            return True
         assert order.limit_price is not None
         try:
             decision = decide_repeg(
@@ -153,14 +155,15 @@ class OrderWorker:
             )  # fmt: skip
         except InvalidQuote as error:
             log.warning("quote_unpriceable", reasons=error.reasons)
-            return
+            return False
         if decision.action == "escalate":
             await self._escalate("; ".join(decision.reasons))
-            return
+            return True
         assert decision.new_price is not None
         order.repeg(decision.new_price, bid=choice.quote.bid, ask=choice.quote.ask,
                     reasons=list(decision.reasons), occurred_at=self._ctx.clock.now())  # fmt: skip
         await self._cancel(f"re-peg {order.repegs}")
+        return True
 
     async def _escalate(self, reason: str) -> None:
         self.order.escalate(reason, occurred_at=self._ctx.clock.now())

@@ -57,6 +57,12 @@ class ClockQueue(Generic[T]):
         while self._getters:
             self._clock.wake(self._getters.popleft(), _CLOSED)
 
+    def drain(self) -> list[T]:
+        """Every item waiting now, without blocking."""
+        items = list(self._items)
+        self._items.clear()
+        return items
+
     async def get(self) -> T:
         """The next item, waiting on the clock for it."""
         if self._items:

@@ -21,7 +21,7 @@ from domain.types import OrderType, Quote, Side, TimeInForce
 from infrastructure.errors import BrokerOrderNotFound, CancelRejected, OrderRejected, TapeError
 from infrastructure.ports import BrokerOrder, BrokerOrderStatus, Execution, OrderUpdate
 from infrastructure.venue.clock import VirtualClock
-from infrastructure.venue.clock_queue import ClockQueue
+from infrastructure.venue.feeds import VenueFeeds
 from infrastructure.venue.matching import Liquidity, WorkingOrder, priority, take
 from infrastructure.venue.synthetic import tick_for
 
@@ -60,12 +60,7 @@ class SimulatedVenue:
         self._by_client: dict[str, WorkingOrder] = {}
         self._resting: dict[str, list[WorkingOrder]] = {}
         self._seq = itertools.count(1)
-        self._updates: list[OrderUpdate] = []
-        self._update_queues: list[ClockQueue[OrderUpdate]] = []
-        self._quote_queues: list[tuple[frozenset[str], ClockQueue[Quote]]] = []
-        self._finish_queues: list[ClockQueue[None]] = []
-        self._finished = False
-        self._closed = False
+        self._feeds = VenueFeeds(self.clock)
         self._cursor = 0
         while self._cursor < len(self._tape) and self._tape[self._cursor].quoted_at <= self.now:
             self._apply(self._tape[self._cursor])
@@ -97,14 +92,11 @@ class SimulatedVenue:
     @property
     def is_finished(self) -> bool:
         """Whether the tape has ended (its last moment has been matched)."""
-        return self._finished
+        return self._feeds.finished
 
     async def finished(self) -> None:
         """Wait (on the clock) until the tape has ended."""
-        if not self._finished:
-            queue: ClockQueue[None] = ClockQueue(self.clock)
-            self._finish_queues.append(queue)
-            await queue.get()
+        await self._feeds.wait_finished()
 
     def tradable(self, symbol: str) -> bool:
         """Whether ``symbol`` is on the tape and not configured untradable."""
@@ -128,12 +120,7 @@ class SimulatedVenue:
     def quote_stream(self, symbols: list[str]) -> AsyncIterator[Quote]:
         """Tape quotes of ``symbols`` as virtual time reaches them (from now on); ends
         with the tape. ``close()`` the returned queue to unsubscribe."""
-        queue: ClockQueue[Quote] = ClockQueue(self.clock)
-        if self._finished:
-            queue.close()
-        else:
-            self._quote_queues.append((frozenset(symbols), queue))
-        return queue
+        return self._feeds.quote_stream(symbols)
 
     # -- Broker ------------------------------------------------------------------------
 
@@ -206,18 +193,11 @@ class SimulatedVenue:
     def order_updates(self) -> AsyncIterator[OrderUpdate]:
         """Every update since the session began (the backlog first), then live ones;
         after ``close`` just the backlog."""
-        queue = ClockQueue(self.clock, self._updates)
-        if self._closed:
-            queue.close()
-        else:
-            self._update_queues.append(queue)
-        return queue
+        return self._feeds.order_updates()
 
     def close(self) -> None:
         """End every order-update and quote stream."""
-        self._closed = True
-        for queue in [*self._update_queues, *(queue for _, queue in self._quote_queues)]:
-            queue.close()
+        self._feeds.close()
 
     # -- internals -------------------------------------------------------------------
 
@@ -267,7 +247,7 @@ class SimulatedVenue:
             return "invalid_price", f"limit price must be positive, got {price}"
         if price is not None and price % tick_for(price) != 0:
             return "invalid_tick", f"limit price {price} is not a multiple of {tick_for(price)}"
-        if self._finished:
+        if self.is_finished:
             return "session_closed", "the tape has ended"
         return None
 
@@ -313,11 +293,7 @@ class SimulatedVenue:
         self._publish(order, execution)
 
     def _publish(self, order: WorkingOrder, execution: Execution | None) -> None:
-        update = OrderUpdate(order=order.snapshot(), execution=execution, at=self.now)
-        self._updates.append(update)
-        for queue in self._update_queues:
-            if not queue.closed:
-                queue.put_nowait(update)
+        self._feeds.publish(OrderUpdate(order=order.snapshot(), execution=execution, at=self.now))
 
     def _apply(self, quote: Quote) -> None:
         book = Liquidity.fresh(quote)
@@ -328,9 +304,7 @@ class SimulatedVenue:
         for order in resting:
             self._fill(order, book)
         self._resting[quote.symbol] = [order for order in resting if order.is_open]
-        for symbols, queue in self._quote_queues:
-            if quote.symbol in symbols and not queue.closed:
-                queue.put_nowait(quote)
+        self._feeds.publish_quote(quote)
 
     def _on_tape(self) -> None:
         moment = self._tape[self._cursor].quoted_at
@@ -343,12 +317,4 @@ class SimulatedVenue:
         if self._cursor < len(self._tape):
             self.clock.call_at(self._tape[self._cursor].quoted_at, self._on_tape)
         else:
-            self.clock.call_at(self.tape_end, self._finish)
-
-    def _finish(self) -> None:
-        self._finished = True
-        for _, queue in self._quote_queues:
-            queue.close()
-        for waiter in self._finish_queues:
-            waiter.put_nowait(None)
-        self._finish_queues.clear()
+            self.clock.call_at(self.tape_end, self._feeds.finish)

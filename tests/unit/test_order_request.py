@@ -57,7 +57,7 @@ def test_bad_input_raises_a_validation_error_naming_the_field(field: str, value:
 
 
 def test_a_bad_request_never_reaches_submit() -> None:
-    """Validation fails while the request is built, so submit is never called and nothing is stored."""
+    """Validation fails while the request is built, so submit is never reached: nothing stored."""
     submitted: list[OrderRequest] = []
 
     def submit(request: OrderRequest) -> None:

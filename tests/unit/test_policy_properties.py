@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.config import ExecutionConfig
@@ -71,6 +71,7 @@ def bad_quotes(draw: st.DrawFn) -> Quote:
     )
 
 
+@settings(deadline=None)
 @given(quotes(), SIDES, QUANTITIES)
 def test_passive_prices_lie_within_bid_and_ask(quote: Quote, side: Side, qty: Decimal) -> None:
     """Both pricing methods keep an on-tick quote's price within [bid, ask]."""
@@ -78,6 +79,7 @@ def test_passive_prices_lie_within_bid_and_ask(quote: Quote, side: Side, qty: De
     assert quote.bid <= decision.limit_price <= quote.ask
 
 
+@settings(deadline=None)
 @given(quotes(ANY_PRICES), SIDES, QUANTITIES)
 def test_every_limit_price_is_on_its_tick(quote: Quote, side: Side, qty: Decimal) -> None:
     """Even from an off-tick quote, the limit price is on its tick and equals its tick."""
@@ -86,6 +88,7 @@ def test_every_limit_price_is_on_its_tick(quote: Quote, side: Side, qty: Decimal
     assert decision.tick == tick_for(decision.limit_price)
 
 
+@settings(deadline=None)
 @given(st.decimals(Decimal("-10"), Decimal("100000"), places=8))
 def test_rounding_lands_on_the_tick_and_never_below_one_tick(price: Decimal) -> None:
     """round_to_tick(p, tick_for(p)) is a multiple of its tick and at least one tick."""
@@ -94,6 +97,7 @@ def test_rounding_lands_on_the_tick_and_never_below_one_tick(price: Decimal) -> 
     assert rounded % tick == 0 and rounded >= tick
 
 
+@settings(deadline=None)
 @given(quotes(), SIDES, ON_TICK_PRICES, CONFIGS)
 def test_a_repeg_never_moves_away_from_the_far_side(
     quote: Quote, side: Side, last: Decimal, config: ExecutionConfig
@@ -114,6 +118,7 @@ def test_a_repeg_never_moves_away_from_the_far_side(
         assert last <= quote.bid or new < last
 
 
+@settings(deadline=None)
 @given(st.lists(quotes(), min_size=1, max_size=8), SIDES, ON_TICK_PRICES, CONFIGS)
 def test_no_repeg_price_repeats_within_an_order(
     tape: list[Quote], side: Side, first: Decimal, config: ExecutionConfig
@@ -135,6 +140,7 @@ def test_no_repeg_price_repeats_within_an_order(
         history.append(decision.new_price)
 
 
+@settings(deadline=None)
 @given(quotes(), quotes(), SIDES, QUANTITIES, ON_TICK_PRICES)
 def test_every_function_is_total_on_valid_quotes(
     streamed: Quote, rest: Quote, side: Side, qty: Decimal, last: Decimal
@@ -144,11 +150,10 @@ def test_every_function_is_total_on_valid_quotes(
     assert assess_quote(streamed, config, NOW).is_valid
     assert choose_quote(streamed, rest, config, NOW) is not None
     price_order(side, qty, streamed, config)
-    decide_repeg(
-        side=side, quote=rest, last_price=last, price_history=[], repegs_done=0, config=config
-    )
+    decide_repeg(side=side, quote=rest, last_price=last, price_history=[], repegs_done=0, config=config)
 
 
+@settings(deadline=None)
 @given(bad_quotes(), SIDES, QUANTITIES)
 def test_invalid_quotes_are_rejected_with_a_reason(quote: Quote, side: Side, qty: Decimal) -> None:
     """Crossed or non-positive quotes are invalid, unchosen, and unpriceable, with reasons."""

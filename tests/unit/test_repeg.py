@@ -113,9 +113,7 @@ def test_history_steps_repeat_until_the_price_is_unused() -> None:
 
 def test_history_step_without_crossing_stops_at_the_far_side() -> None:
     """Crossing off: a used price steps 0.02; a step past the ask stops at the ask."""
-    decision = repeg(
-        Side.BUY, "100", "100.40", "100.25", history=["100.32", "100.33"], config=NO_CROSSING
-    )
+    decision = repeg(Side.BUY, "100", "100.40", "100.25", history=["100.32", "100.33"], config=NO_CROSSING)
     assert decision.new_price == D("100.34")
     decision = repeg(Side.BUY, "100", "100.40", "100.38", history=["100.39"], config=NO_CROSSING)
     assert decision.new_price == D("100.40")

@@ -64,7 +64,7 @@ def test_prices_sit_on_the_tick_and_are_never_crossed() -> None:
 
 
 def test_spread_and_sizes_follow_the_parameters() -> None:
-    """A 100 bp spread is about 1 % of the mid (plus tick rounding); sizes are whole lots within the bounds."""
+    """A 100 bp spread is about 1 % of the mid (plus tick rounding); sizes are whole lots."""
     tape = synthetic_tape(
         ["X"],
         seed=5,

@@ -15,9 +15,7 @@ D = Decimal
     ("price", "tick"),
     [("1.00", "0.01"), ("100", "0.01"), ("0.9999", "0.0001"), ("0.10", "0.0001"), ("0", "0.0001")],
 )
-def test_tick_is_a_cent_from_one_dollar_and_a_hundredth_of_a_cent_below(
-    price: str, tick: str
-) -> None:
+def test_tick_is_a_cent_from_one_dollar_and_a_hundredth_of_a_cent_below(price: str, tick: str) -> None:
     """0.01 at or above $1.00, 0.0001 below $1.00 (the sub-penny rule)."""
     assert tick_for(D(price)) == D(tick)
 

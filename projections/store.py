@@ -1,0 +1,78 @@
+"""The storage port of the read models: one interface, a SQLite and a PostgreSQL store.
+
+A batch is one transaction: ``positions()`` locks the tracking rows, the runner loads
+and writes rows, ``set_position`` advances the tracking, and the context manager
+commits all of it together (or none of it, if anything raises).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from projections.projection import Projection
+from projections.schema import Row, Table
+
+#: Tracking: one row per projection, the last notification id it has applied.
+TRACKING_TABLE_NAME = "projection_tracking"
+
+
+class StoreTransaction(Protocol):
+    """What the runner may do inside one batch transaction."""
+
+    def positions(self) -> dict[str, int]:
+        """Each projection's tracked position, locked until the transaction ends."""
+        ...
+
+    def load(self, table: Table, keys: Sequence[Any]) -> dict[Any, Row]:
+        """The rows of ``table`` (single-column key) whose key is in ``keys``."""
+        ...
+
+    def upsert(self, table: Table, rows: Sequence[Row]) -> None:
+        """Insert the rows, replacing any with the same key."""
+        ...
+
+    def insert(self, table: Table, rows: Sequence[Row]) -> None:
+        """Insert new rows (a key already present is an error)."""
+        ...
+
+    def set_position(self, name: str, position: int) -> None:
+        """Advance the projection's tracked position."""
+        ...
+
+
+class ProjectionStore(Protocol):
+    """The read-model tables and their tracking, in the ledger's own database."""
+
+    def ensure(self, projections: Sequence[Projection]) -> None:
+        """Create missing tables, indexes and tracking rows (idempotent)."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[StoreTransaction]:
+        """One batch: commit on a clean exit, roll back if the block raises."""
+        ...
+
+    def positions(self) -> dict[str, int]:
+        """Each projection's tracked position (0: nothing applied)."""
+        ...
+
+    def reset(self, projections: Sequence[Projection]) -> None:
+        """Drop and recreate the projections' tables and set their positions to 0."""
+        ...
+
+    def select(
+        self,
+        table: Table,
+        where: Mapping[str, Any] | None = None,
+        *,
+        any_of: tuple[str, Sequence[Any]] | None = None,
+        order_by: Sequence[str] = (),
+        limit: int | None = None,
+    ) -> list[Row]:
+        """Rows matching every ``where`` equality and (``any_of``) one of the values."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection."""
+        ...

@@ -1,0 +1,222 @@
+"""The read models in the ledger's PostgreSQL database (and schema), through psycopg 3.
+
+A batch locks the tracking rows (``SELECT ... FOR UPDATE``), so concurrent runners
+serialise and none applies an event twice. Decimals are NUMERIC (exact), times
+TIMESTAMPTZ read back in UTC.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+
+from projections.errors import ProjectionStoreUnavailable
+from projections.projection import Projection, tables_of
+from projections.schema import Kind, Row, Table
+from projections.store import TRACKING_TABLE_NAME
+
+#: Serialises DDL of concurrent processes (CREATE TABLE IF NOT EXISTS can race).
+DDL_LOCK_KEY = 0x65786C70  # "exlp"
+
+_TYPES = {
+    Kind.TEXT: "TEXT", Kind.INT: "BIGINT", Kind.DECIMAL: "NUMERIC", Kind.BOOL: "BOOLEAN",
+    Kind.TIME: "TIMESTAMPTZ", Kind.JSON: "TEXT", Kind.UUID: "UUID",
+}  # fmt: skip
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _json_out(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _time_in(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+class _Codec:
+    """Row <-> psycopg parameter conversion for one table."""
+
+    def __init__(self, table: Table) -> None:
+        self.names = table.column_names
+        self.kinds = {c.name: c.kind for c in table.columns}
+        self.out = [(c.name, _json_out if c.kind is Kind.JSON else _identity) for c in table.columns]
+        into: dict[Kind, Callable[[Any], Any]] = {Kind.JSON: json.loads, Kind.TIME: _time_in}
+        self.into = [(c.name, into.get(c.kind, _identity)) for c in table.columns]
+
+    def encode(self, row: Row) -> tuple[Any, ...]:
+        return tuple(None if row[n] is None else f(row[n]) for n, f in self.out)
+
+    def decode(self, values: Sequence[Any]) -> Row:
+        return {n: None if v is None else f(v) for (n, f), v in zip(self.into, values, strict=True)}
+
+    def value(self, name: str, value: Any) -> Any:
+        return _json_out(value) if self.kinds[name] is Kind.JSON else value
+
+
+class PostgresTransaction:
+    """One batch inside a PostgreSQL transaction."""
+
+    def __init__(self, store: PostgresProjectionStore, cursor: psycopg.Cursor[Any]) -> None:
+        self._store = store
+        self._cursor = cursor
+
+    def positions(self) -> dict[str, int]:
+        self._cursor.execute(
+            f"SELECT name, position FROM {self._store.qualified(TRACKING_TABLE_NAME)} FOR UPDATE"
+        )
+        return {name: position for name, position in self._cursor.fetchall()}
+
+    def load(self, table: Table, keys: Sequence[Any]) -> dict[Any, Row]:
+        codec = self._store.codec(table)
+        key = table.key[0]
+        self._cursor.execute(
+            f"SELECT {', '.join(codec.names)} FROM {self._store.qualified(table.name)} "
+            f"WHERE {key} = ANY(%s)",
+            (list(keys),),
+        )
+        rows = [codec.decode(values) for values in self._cursor.fetchall()]
+        return {row[key]: row for row in rows}
+
+    def upsert(self, table: Table, rows: Sequence[Row]) -> None:
+        others = [n for n in table.column_names if n not in table.key]
+        updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in others)
+        self._write(table, rows, f" ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {updates}")
+
+    def insert(self, table: Table, rows: Sequence[Row]) -> None:
+        self._write(table, rows, "")
+
+    def set_position(self, name: str, position: int) -> None:
+        self._cursor.execute(
+            f"INSERT INTO {self._store.qualified(TRACKING_TABLE_NAME)} (name, position) "
+            "VALUES (%s, %s) ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position",
+            (name, position),
+        )
+
+    def _write(self, table: Table, rows: Sequence[Row], suffix: str) -> None:
+        if not rows:
+            return
+        codec = self._store.codec(table)
+        marks = ", ".join(["%s"] * len(codec.names))
+        sql = (
+            f"INSERT INTO {self._store.qualified(table.name)} ({', '.join(codec.names)}) "
+            f"VALUES ({marks}){suffix}"
+        )
+        self._cursor.executemany(sql, [codec.encode(row) for row in rows])
+
+
+class PostgresProjectionStore:
+    """Read models and tracking in the ledger's PostgreSQL database and schema."""
+
+    def __init__(self, conninfo: Mapping[str, Any], schema: str = "") -> None:
+        try:
+            self.connection = psycopg.connect(**conninfo, autocommit=True)
+            self.connection.execute("SET TIME ZONE 'UTC'")
+        except psycopg.Error as error:
+            raise ProjectionStoreUnavailable(f"cannot connect to PostgreSQL: {error}") from error
+        self.schema = schema
+        self._lock = threading.RLock()
+        self._codecs: dict[str, _Codec] = {}
+
+    def qualified(self, name: str) -> str:
+        return f'"{self.schema}".{name}' if self.schema else name
+
+    def codec(self, table: Table) -> _Codec:
+        codec = self._codecs.get(table.name)
+        if codec is None:
+            codec = self._codecs[table.name] = _Codec(table)
+        return codec
+
+    @contextmanager
+    def transaction(self) -> Iterator[PostgresTransaction]:
+        with self._lock, self.connection.transaction(), self.connection.cursor() as cursor:
+            yield PostgresTransaction(self, cursor)
+
+    def ensure(self, projections: Sequence[Projection]) -> None:
+        with self.transaction() as tx:
+            cursor = tx._cursor
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
+            if self.schema:
+                cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            cursor.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.qualified(TRACKING_TABLE_NAME)} "
+                "(name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+            )
+            for projection in projections:
+                for table in tables_of(projection):
+                    self._create(cursor, table)
+                cursor.execute(
+                    f"INSERT INTO {self.qualified(TRACKING_TABLE_NAME)} (name, position) "
+                    "VALUES (%s, 0) ON CONFLICT (name) DO NOTHING",
+                    (projection.name,),
+                )
+
+    def positions(self) -> dict[str, int]:
+        with self._lock, self.connection.cursor() as cursor:
+            cursor.execute(f"SELECT name, position FROM {self.qualified(TRACKING_TABLE_NAME)}")
+            return {name: position for name, position in cursor.fetchall()}
+
+    def reset(self, projections: Sequence[Projection]) -> None:
+        with self.transaction() as tx:
+            tx.positions()  # lock the tracking rows: no runner applies a batch meanwhile
+            cursor = tx._cursor
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
+            for projection in projections:
+                for table in tables_of(projection):
+                    cursor.execute(f"DROP TABLE IF EXISTS {self.qualified(table.name)}")
+                    self._create(cursor, table)
+                tx.set_position(projection.name, 0)
+
+    def select(
+        self,
+        table: Table,
+        where: Mapping[str, Any] | None = None,
+        *,
+        any_of: tuple[str, Sequence[Any]] | None = None,
+        order_by: Sequence[str] = (),
+        limit: int | None = None,
+    ) -> list[Row]:
+        codec = self.codec(table)
+        clauses = [f"{name} = %s" for name in (where or {})]
+        params: list[Any] = [codec.value(name, value) for name, value in (where or {}).items()]
+        if any_of is not None:
+            name, values = any_of
+            clauses.append(f"{name} = ANY(%s)")
+            params.append([codec.value(name, value) for value in values])
+        sql = f"SELECT {', '.join(codec.names)} FROM {self.qualified(table.name)}"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        if order_by:
+            sql += " ORDER BY " + ", ".join(order_by)
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._lock, self.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return [codec.decode(values) for values in cursor.fetchall()]
+
+    def close(self) -> None:
+        with self._lock:
+            self.connection.close()
+
+    def _create(self, cursor: psycopg.Cursor[Any], table: Table) -> None:
+        columns = [
+            f"{c.name} {_TYPES[c.kind]}{'' if c.nullable else ' NOT NULL'}" for c in table.columns
+        ]
+        columns.append(f"PRIMARY KEY ({', '.join(table.key)})")
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.qualified(table.name)} ({', '.join(columns)})"
+        )
+        for index in table.indexes:
+            where = f" WHERE {index.where}" if index.where else ""
+            cursor.execute(
+                f"CREATE INDEX IF NOT EXISTS {index.name} ON {self.qualified(table.name)} "
+                f"({', '.join(index.columns)}){where}"
+            )
