@@ -269,6 +269,7 @@ class SmartOrder(Aggregate):
         occurred_at: datetime,
     ) -> None:  # fmt: skip
         """The broker accepted the placement (its fills may have been recorded before)."""
+        self._require_active("accept")
         placement = self.placements.get(client_order_id)
         filled_first = (
             placement is not None

@@ -165,9 +165,7 @@ class ProjectionRunner:
         return sum(1 for i, _ in events if i > lowest)
 
 
-def _fold_into(
-    tx: StoreTransaction, projection: Projection, events: list[tuple[int, OrderEvent]]
-) -> None:
+def _fold_into(tx: StoreTransaction, projection: Projection, events: list[tuple[int, OrderEvent]]) -> None:
     if not events:
         return
     order_ids = list(dict.fromkeys(e.originator_id for _, e in events))

@@ -13,7 +13,7 @@ from typing import Any
 Row = dict[str, Any]
 
 
-class Kind(str, Enum):
+class Kind(Enum):
     """What a column holds; each store maps a kind to a column type."""
 
     TEXT = "text"

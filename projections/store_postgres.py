@@ -79,8 +79,7 @@ class PostgresTransaction:
         codec = self._store.codec(table)
         key = table.key[0]
         self._cursor.execute(
-            f"SELECT {', '.join(codec.names)} FROM {self._store.qualified(table.name)} "
-            f"WHERE {key} = ANY(%s)",
+            f"SELECT {', '.join(codec.names)} FROM {self._store.qualified(table.name)} WHERE {key} = ANY(%s)",
             (list(keys),),
         )
         rows = [codec.decode(values) for values in self._cursor.fetchall()]
@@ -207,13 +206,9 @@ class PostgresProjectionStore:
             self.connection.close()
 
     def _create(self, cursor: psycopg.Cursor[Any], table: Table) -> None:
-        columns = [
-            f"{c.name} {_TYPES[c.kind]}{'' if c.nullable else ' NOT NULL'}" for c in table.columns
-        ]
+        columns = [f"{c.name} {_TYPES[c.kind]}{'' if c.nullable else ' NOT NULL'}" for c in table.columns]
         columns.append(f"PRIMARY KEY ({', '.join(table.key)})")
-        cursor.execute(
-            f"CREATE TABLE IF NOT EXISTS {self.qualified(table.name)} ({', '.join(columns)})"
-        )
+        cursor.execute(f"CREATE TABLE IF NOT EXISTS {self.qualified(table.name)} ({', '.join(columns)})")
         for index in table.indexes:
             where = f" WHERE {index.where}" if index.where else ""
             cursor.execute(

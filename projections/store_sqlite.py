@@ -212,14 +212,11 @@ class SQLiteProjectionStore:
             self.connection.close()
 
     def _create(self, table: Table) -> None:
-        columns = [
-            f"{c.name} {_TYPES[c.kind]}{'' if c.nullable else ' NOT NULL'}" for c in table.columns
-        ]
+        columns = [f"{c.name} {_TYPES[c.kind]}{'' if c.nullable else ' NOT NULL'}" for c in table.columns]
         columns.append(f"PRIMARY KEY ({', '.join(table.key)})")
         self.connection.execute(f"CREATE TABLE IF NOT EXISTS {table.name} ({', '.join(columns)})")
         for index in table.indexes:
             where = f" WHERE {index.where}" if index.where else ""
             self.connection.execute(
-                f"CREATE INDEX IF NOT EXISTS {index.name} ON {table.name} "
-                f"({', '.join(index.columns)}){where}"
+                f"CREATE INDEX IF NOT EXISTS {index.name} ON {table.name} ({', '.join(index.columns)}){where}"
             )

@@ -37,11 +37,7 @@ def json_ready(value: Any) -> Any:
 
 def business_fields(event: object) -> dict[str, Any]:
     """The event's own fields (catalogue names), JSON-ready, without the bookkeeping."""
-    return {
-        name: json_ready(value)
-        for name, value in vars(event).items()
-        if name not in BOOKKEEPING_FIELDS
-    }
+    return {name: json_ready(value) for name, value in vars(event).items() if name not in BOOKKEEPING_FIELDS}
 
 
 def seconds_between(start: datetime, end: datetime) -> Decimal:

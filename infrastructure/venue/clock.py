@@ -7,10 +7,11 @@ deterministically (``WallClock`` offers the same methods, so the engine code is 
    ``clock.spawn(coro)``. It is registered before it first runs and unregistered when
    it ends. (``clock.register(task)`` does the same for a task made elsewhere.)
 2. A participant waits only *through the clock*: ``await clock.sleep(seconds)``,
-   ``await queue.get()`` on a ``ClockQueue``, the venue's ``order_updates()`` and
+   ``await queue.get()`` on a ``ClockQueue`` (``clock_queue``), the venue's ``order_updates()`` and
    ``quote_stream()`` iterators, or ``await clock.wait(awaitable)`` for anything else
-   (an ``asyncio.Queue.get()``, an ``Event.wait()``, another task). While it waits like
-   that it counts as *blocked*. Never ``asyncio.sleep(x > 0)`` or another real-time
+   (an ``asyncio.Queue.get()``, an ``Event.wait()``, another task, ``asyncio.gather``;
+   a bare coroutine given to ``wait`` runs as a participant task of its own). While it
+   waits like that it counts as *blocked*; awaiting another task directly counts as busy. Never ``asyncio.sleep(x > 0)`` or another real-time
    wait in a participant: time would stand still while it waits. Awaits that complete
    without time passing (the simulated venue's calls, SQLite writes) are fine anywhere.
    Prefer ``asyncio.timeout()`` to ``asyncio.wait_for()``: the latter runs the call in a
@@ -22,8 +23,8 @@ deterministically (``WallClock`` offers the same methods, so the engine code is 
    were scheduled, and the loop settles; then the sleepers due at that moment wake, in
    the order they went to sleep, and the loop settles again.
 4. A wait that can never end (every participant blocked, nothing scheduled) or a
-   participant that stays busy for ``stall_seconds`` of wall time raises ``ClockStalledError``
-   naming the tasks, instead of hanging.
+   participant that stays busy for ``stall_seconds`` of wall time raises
+   ``ClockStalledError`` naming the tasks, instead of hanging.
 
 Same inputs and same code give the same order of wake-ups, hence the same events.
 """
@@ -105,9 +106,7 @@ class Waiter:
 class VirtualClock:
     """Virtual UTC time that moves only when every participant is blocked on it."""
 
-    def __init__(
-        self, start: datetime, *, settle_rounds: int = 3, stall_seconds: float = 30.0
-    ) -> None:
+    def __init__(self, start: datetime, *, settle_rounds: int = 3, stall_seconds: float = 30.0) -> None:
         if start.tzinfo is None or start.utcoffset() is None:
             raise ValueError("start must be timezone-aware")
         if settle_rounds < 1:
@@ -150,8 +149,11 @@ class VirtualClock:
         task.add_done_callback(self._unregister)
 
     async def wait(self, awaitable: Awaitable[T]) -> T:
-        """Await anything, counting as blocked until it completes."""
+        """Await anything, counting as blocked until it completes; a coroutine runs as a
+        participant task of its own."""
         future = asyncio.ensure_future(awaitable)
+        if asyncio.iscoroutine(awaitable):
+            self.register(future)  # type: ignore[arg-type]
         if future.done():
             return future.result()
         waiter = self.park()
@@ -191,9 +193,7 @@ class VirtualClock:
                 continue
             quiet, busy, epoch = 0, busy + 1, self._epoch
             if time.monotonic() - started > self._stall_seconds:
-                raise ClockStalledError(
-                    f"participants busy for {self._stall_seconds}s: {self._busy()}"
-                )
+                raise ClockStalledError(f"participants busy for {self._stall_seconds}s: {self._busy()}")
 
     async def advance(self) -> bool:
         """Run the next scheduled moment and settle; False when nothing is scheduled."""
@@ -218,9 +218,7 @@ class VirtualClock:
             await self.advance()
         self._now = max(self._now, deadline)
 
-    async def run(
-        self, tasks: Iterable[asyncio.Task[Any]], *, until: datetime | None = None
-    ) -> None:
+    async def run(self, tasks: Iterable[asyncio.Task[Any]], *, until: datetime | None = None) -> None:
         """Drive virtual time until every task in ``tasks`` is done.
 
         Raises ``ClockStalledError`` when they can never finish (nothing scheduled) or are
@@ -239,9 +237,7 @@ class VirtualClock:
                 names = self._names(pending)
                 raise ClockStalledError(f"all waiting and nothing scheduled: {names}")
             if until is not None and moment > until:
-                raise ClockStalledError(
-                    f"still running at {until.isoformat()}: {self._names(pending)}"
-                )
+                raise ClockStalledError(f"still running at {until.isoformat()}: {self._names(pending)}")
             await self.advance()
 
     # -- blocking primitives (used by ClockQueue and the venue) -------------------------

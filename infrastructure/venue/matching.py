@@ -32,9 +32,7 @@ class Liquidity:
     @classmethod
     def fresh(cls, quote: Quote) -> Liquidity:
         """A new quote: its full displayed sizes are on offer."""
-        return cls(
-            quote=quote, bid_size=max(quote.bid_size, ZERO), ask_size=max(quote.ask_size, ZERO)
-        )
+        return cls(quote=quote, bid_size=max(quote.bid_size, ZERO), ask_size=max(quote.ask_size, ZERO))
 
 
 @dataclass(eq=False)

@@ -164,9 +164,7 @@ class SimulatedVenue:
         if client_order_id in self._by_client:
             return self._by_client[client_order_id].snapshot()
         old = self._open_order(broker_order_id)
-        order = self._new(
-            client_order_id, old.symbol, old.side, OrderType.LIMIT, quantity, limit_price
-        )
+        order = self._new(client_order_id, old.symbol, old.side, OrderType.LIMIT, quantity, limit_price)
         old.status = BrokerOrderStatus.REPLACED
         self._publish(old, None)
         return self._accept(order, old.time_in_force)
@@ -298,9 +296,7 @@ class SimulatedVenue:
     def _apply(self, quote: Quote) -> None:
         book = Liquidity.fresh(quote)
         self._books[quote.symbol] = book
-        resting = sorted(
-            (o for o in self._resting.get(quote.symbol, []) if o.is_open), key=priority
-        )
+        resting = sorted((o for o in self._resting.get(quote.symbol, []) if o.is_open), key=priority)
         for order in resting:
             self._fill(order, book)
         self._resting[quote.symbol] = [order for order in resting if order.is_open]

@@ -112,9 +112,7 @@ def _check(
         raise ValueError("spread_bps and volatility_bps must not be negative")
 
 
-def _walk(
-    rng: random.Random, start_price: Decimal, *, steps: int, volatility_bps: Decimal
-) -> list[Decimal]:
+def _walk(rng: random.Random, start_price: Decimal, *, steps: int, volatility_bps: Decimal) -> list[Decimal]:
     mids = [max(start_price, MIN_MID)]
     for _ in range(steps):
         draw = Decimal(rng.randint(-_DRAW_STEPS, _DRAW_STEPS)) / _DRAW_STEPS

@@ -6,11 +6,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from builders import a_request
 from pydantic import ValidationError
 
 from domain.requests import OrderRequest
 from domain.types import Side, Urgency
+from tests.builders import a_request
 
 
 def _error_fields(error: ValidationError) -> set[str]:

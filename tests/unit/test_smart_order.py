@@ -7,7 +7,14 @@ from decimal import Decimal
 from uuid import uuid5
 
 import pytest
-from builders import (
+
+from domain import order_events as ev
+from domain.errors import DomainError, IllegalTransition, Overfill, UnknownPlacement
+from domain.ids import MAX_CLIENT_ORDER_ID_LENGTH, ORDER_NAMESPACE
+from domain.order import SmartOrder
+from domain.status import OrderStatus
+from domain.types import OrderType, TimeInForce
+from tests.builders import (
     LIMIT_PRICE,
     T0,
     a_config,
@@ -26,13 +33,6 @@ from builders import (
     place_market,
     working_order,
 )
-
-from domain import order_events as ev
-from domain.errors import DomainError, IllegalTransition, Overfill, UnknownPlacement
-from domain.ids import MAX_CLIENT_ORDER_ID_LENGTH, ORDER_NAMESPACE
-from domain.order import SmartOrder
-from domain.status import OrderStatus
-from domain.types import OrderType, TimeInForce
 
 Command = Callable[[SmartOrder], object]
 

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from builders import T0, a_quote, a_request, new_order
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -22,6 +21,7 @@ from domain.errors import DomainError
 from domain.order import SmartOrder
 from domain.types import OrderType, TimeInForce
 from infrastructure.ledger import Ledger
+from tests.builders import T0, a_quote, a_request, new_order
 
 QUANTITY = Decimal("10")
 quantities = st.sampled_from(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -99,3 +99,12 @@ def test_equal_timestamps_keep_file_order() -> None:
     ]
 
     assert [q.symbol for q in parse_tape(lines)] == ["B", "A"]
+
+
+def test_the_users_example_tape_loads_and_spans_thirty_minutes() -> None:
+    """docs/examples/tape.csv is a valid tape of a few symbols over 30 minutes."""
+    quotes = load_tape(TAPES.parents[2] / "docs" / "examples" / "tape.csv")
+
+    assert {q.symbol for q in quotes} == {"AAPL", "MSFT", "F", "SNDL"}
+    assert quotes[-1].quoted_at - quotes[0].quoted_at == timedelta(minutes=30)
+    assert quotes[0].quoted_at == datetime(2024, 3, 1, 14, 30, tzinfo=UTC)

@@ -256,3 +256,31 @@ def test_a_naive_start_is_refused() -> None:
     """Virtual time is aware UTC from the start."""
     with pytest.raises(ValueError, match="timezone-aware"):
         VirtualClock(datetime(2024, 3, 1, 14, 30))
+
+
+def test_waiting_on_a_coroutine_runs_it_as_a_participant() -> None:
+    """clock.wait(coro): the coroutine's own yields hold time back, its sleeps move it."""
+    clock = VirtualClock(START)
+    seen: list[datetime] = []
+
+    async def child() -> str:
+        await clock.sleep(Decimal("3"))
+        for _ in range(50):
+            await asyncio.sleep(0)
+        seen.append(clock.now())
+        return "child done"
+
+    async def parent() -> str:
+        return await clock.wait(child())
+
+    async def other() -> None:
+        await clock.sleep(Decimal("4"))
+        seen.append(clock.now())
+
+    async def main() -> str:
+        task = clock.spawn(parent())
+        await clock.run([task, clock.spawn(other())])
+        return task.result()
+
+    assert asyncio.run(main()) == "child done"
+    assert seen == [at(3), at(4)]

@@ -1,0 +1,93 @@
+"""Queries on the read models: orders, an order's timeline, execution quality.
+
+Each returns JSON-ready dicts (Decimals and times as strings) in the shapes the
+CLI prints with ``--json``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from projections import execution_quality, order_status, timeline
+from projections.schema import Row
+from projections.store import ProjectionStore
+from projections.values import json_ready
+
+ORDER_KEYS = (
+    "order_id", "symbol", "side", "quantity", "filled_quantity", "average_fill_price",
+    "status", "limit_price", "repegs", "escalated", "correlation_id", "client_order_ids",
+    "broker_order_ids", "account", "terminal_reason", "created_at", "updated_at",
+)  # fmt: skip
+TIMELINE_KEYS = (
+    "order_id", "version", "type", "occurred_at", "since_previous_seconds", "correlation_id",
+    "client_order_id", "broker_order_id", "replaces_client_order_id",
+)  # fmt: skip
+QUALITY_KEYS = (
+    "order_id", "symbol", "side", "quantity", "filled_quantity", "arrival_bid", "arrival_ask",
+    "arrival_mid", "average_fill_price", "slippage_bps", "effective_spread",
+    "price_improvement", "time_to_first_fill_seconds", "time_to_complete_seconds", "repegs",
+    "escalated", "fill_rate",
+)  # fmt: skip
+
+
+def orders(
+    store: ProjectionStore, *, status: str | None = None, symbol: str | None = None
+) -> list[dict[str, Any]]:
+    """One dict per order, oldest first, optionally of one status and/or symbol."""
+    where: dict[str, Any] = {}
+    if status:
+        where["status"] = status.strip().lower()
+    if symbol:
+        where["symbol"] = symbol.strip().upper()
+    rows = store.select(order_status.TABLE, where, order_by=("created_at", "order_id"))
+    return [_pick(row, ORDER_KEYS) for row in rows]
+
+
+def order_ids_for(store: ProjectionStore, identifier: str) -> list[UUID]:
+    """Orders an id names: an order id, a client or broker order id, or a correlation id."""
+    identifier = identifier.strip()
+    found: list[UUID] = []
+    try:
+        order_id = UUID(identifier)
+    except ValueError:
+        order_id = None
+    if order_id is not None and store.select(order_status.TABLE, {"order_id": order_id}):
+        return [order_id]
+    for column in ("client_order_id", "broker_order_id"):
+        rows = store.select(timeline.TABLE, {column: identifier}, limit=1)
+        if rows:
+            return [rows[0]["order_id"]]
+    rows = store.select(
+        order_status.TABLE, {"correlation_id": identifier}, order_by=("created_at", "order_id")
+    )
+    found.extend(row["order_id"] for row in rows)
+    return found
+
+
+def timeline_of(store: ProjectionStore, identifier: str) -> list[dict[str, Any]]:
+    """Every event of the order(s) the id names, order by order, in version order."""
+    result: list[dict[str, Any]] = []
+    for order_id in order_ids_for(store, identifier):
+        rows = store.select(timeline.TABLE, {"order_id": order_id}, order_by=("version",))
+        result.extend(timeline_entry(row) for row in rows)
+    return result
+
+
+def timeline_entry(row: Row) -> dict[str, Any]:
+    """A timeline row as JSON: the row's keys, then the event's fields by catalogue name."""
+    entry = _pick(row, TIMELINE_KEYS)
+    for name, value in row["fields"].items():
+        entry.setdefault(name, value)
+    return entry
+
+
+def quality(store: ProjectionStore, *, symbol: str | None = None) -> list[dict[str, Any]]:
+    """Execution-quality figures per order, oldest first, optionally of one symbol."""
+    where = {"symbol": symbol.strip().upper()} if symbol else {}
+    rows = store.select(execution_quality.TABLE, where, order_by=("requested_at", "order_id"))
+    return [_pick(row, QUALITY_KEYS) for row in rows]
+
+
+def _pick(row: Row, keys: tuple[str, ...]) -> dict[str, Any]:
+    return {key: json_ready(row[key]) for key in keys}
