@@ -7,15 +7,18 @@ deterministically (``WallClock`` offers the same methods, so the engine code is 
    ``clock.spawn(coro)``. It is registered before it first runs and unregistered when
    it ends. (``clock.register(task)`` does the same for a task made elsewhere.)
 2. A participant waits only *through the clock*: ``await clock.sleep(seconds)``,
-   ``await queue.get()`` on a ``ClockQueue`` (``clock_queue``), the venue's ``order_updates()`` and
-   ``quote_stream()`` iterators, or ``await clock.wait(awaitable)`` for anything else
-   (an ``asyncio.Queue.get()``, an ``Event.wait()``, another task, ``asyncio.gather``;
-   a bare coroutine given to ``wait`` runs as a participant task of its own). While it
-   waits like that it counts as *blocked*; awaiting another task directly counts as busy. Never ``asyncio.sleep(x > 0)`` or another real-time
-   wait in a participant: time would stand still while it waits. Awaits that complete
-   without time passing (the simulated venue's calls, SQLite writes) are fine anywhere.
-   Prefer ``asyncio.timeout()`` to ``asyncio.wait_for()``: the latter runs the call in a
-   new, unregistered task, and a clock wait inside it would not count as blocked.
+   ``await queue.get()`` on a ``ClockQueue`` (module ``clock_queue``), the venue's
+   ``order_updates()`` and ``quote_stream()`` iterators, or ``await clock.wait(aw)``
+   for anything else (an ``asyncio.Queue.get()``, an ``Event.wait()``, a task,
+   ``asyncio.gather(...)``). While it waits like that it counts as *blocked*; awaiting
+   a task directly counts as busy. Work that itself uses the clock goes in its own
+   participant: ``await clock.wait(clock.spawn(coro))`` (a bare coroutine given to
+   ``wait`` runs in an unregistered task, whose clock waits are not seen).
+   Never ``asyncio.sleep(x > 0)`` or another real-time wait in a participant: time
+   would stand still while it waits. Awaits that complete without time passing (the
+   simulated venue's calls, SQLite writes) are fine anywhere. Prefer
+   ``asyncio.timeout()`` to ``asyncio.wait_for()``: the latter runs the call in a new,
+   unregistered task.
 3. One driver moves time: ``clock.run(tasks)`` (or ``SimulatedSession.run``). It
    *settles* (yields to the event loop until every participant is blocked and nothing
    changed for ``settle_rounds`` loop rounds), then jumps to the earliest scheduled
@@ -149,11 +152,9 @@ class VirtualClock:
         task.add_done_callback(self._unregister)
 
     async def wait(self, awaitable: Awaitable[T]) -> T:
-        """Await anything, counting as blocked until it completes; a coroutine runs as a
-        participant task of its own."""
+        """Await anything, counting as blocked until it completes. A coroutine runs in an
+        unregistered task: to wait for clock-using work, ``spawn`` it and wait on the task."""
         future = asyncio.ensure_future(awaitable)
-        if asyncio.iscoroutine(awaitable):
-            self.register(future)  # type: ignore[arg-type]
         if future.done():
             return future.result()
         waiter = self.park()

@@ -258,8 +258,8 @@ def test_a_naive_start_is_refused() -> None:
         VirtualClock(datetime(2024, 3, 1, 14, 30))
 
 
-def test_waiting_on_a_coroutine_runs_it_as_a_participant() -> None:
-    """clock.wait(coro): the coroutine's own yields hold time back, its sleeps move it."""
+def test_waiting_on_a_spawned_child_that_uses_the_clock() -> None:
+    """wait(spawn(coro)): the child's own yields hold time back, its sleeps move it."""
     clock = VirtualClock(START)
     seen: list[datetime] = []
 
@@ -271,7 +271,7 @@ def test_waiting_on_a_coroutine_runs_it_as_a_participant() -> None:
         return "child done"
 
     async def parent() -> str:
-        return await clock.wait(child())
+        return await clock.wait(clock.spawn(child()))
 
     async def other() -> None:
         await clock.sleep(Decimal("4"))
