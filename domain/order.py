@@ -342,6 +342,7 @@ class SmartOrder(Aggregate):
 
     def record_cancel_rejected(self, reason: str, *, occurred_at: datetime) -> None:
         """The broker refused the cancel; a racing fill is the usual cause."""
+        self._require_active("reject a cancel of")
         placement = self._cancel_target()
         self.trigger_event(
             ev.CancelRejected, client_order_id=placement.client_order_id,

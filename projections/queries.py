@@ -6,6 +6,7 @@ CLI prints with ``--json``.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from uuid import UUID
 
@@ -77,7 +78,7 @@ def timeline_of(store: ProjectionStore, identifier: str) -> list[dict[str, Any]]
 def timeline_entry(row: Row) -> dict[str, Any]:
     """A timeline row as JSON: the row's keys, then the event's fields by catalogue name."""
     entry = _pick(row, TIMELINE_KEYS)
-    for name, value in row["fields"].items():
+    for name, value in json.loads(row["fields"]).items():
         entry.setdefault(name, value)
     return entry
 

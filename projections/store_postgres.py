@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 import psycopg
@@ -30,10 +31,6 @@ _TYPES = {
 }  # fmt: skip
 
 
-def _identity(value: Any) -> Any:
-    return value
-
-
 def _json_out(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
@@ -43,20 +40,33 @@ def _time_in(value: datetime) -> datetime:
 
 
 class _Codec:
-    """Row <-> psycopg parameter conversion for one table."""
+    """Row <-> psycopg parameters for one table; only JSON and times need converting."""
 
     def __init__(self, table: Table) -> None:
         self.names = table.column_names
         self.kinds = {c.name: c.kind for c in table.columns}
-        self.out = [(c.name, _json_out if c.kind is Kind.JSON else _identity) for c in table.columns]
+        self.getter = itemgetter(*self.names)
+        self.out = [i for i, c in enumerate(table.columns) if c.kind is Kind.JSON]
         into: dict[Kind, Callable[[Any], Any]] = {Kind.JSON: json.loads, Kind.TIME: _time_in}
-        self.into = [(c.name, into.get(c.kind, _identity)) for c in table.columns]
+        self.into = [(c.name, into[c.kind]) for c in table.columns if c.kind in into]
 
-    def encode(self, row: Row) -> tuple[Any, ...]:
-        return tuple(None if row[n] is None else f(row[n]) for n, f in self.out)
+    def encode(self, row: Row) -> tuple[Any, ...] | list[Any]:
+        values = self.getter(row)
+        if not self.out:
+            return values  # type: ignore[no-any-return]
+        listed = list(values)
+        for i in self.out:
+            if listed[i] is not None:
+                listed[i] = _json_out(listed[i])
+        return listed
 
     def decode(self, values: Sequence[Any]) -> Row:
-        return {n: None if v is None else f(v) for (n, f), v in zip(self.into, values, strict=True)}
+        row = dict(zip(self.names, values, strict=True))
+        for name, convert in self.into:
+            value = row[name]
+            if value is not None:
+                row[name] = convert(value)
+        return row
 
     def value(self, name: str, value: Any) -> Any:
         return _json_out(value) if self.kinds[name] is Kind.JSON else value

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
@@ -24,7 +25,6 @@ from projections.store import TRACKING_TABLE_NAME
 
 BUSY_TIMEOUT_SECONDS = 30.0
 CHUNK = 500
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
 
 _TYPES = {
     Kind.TEXT: "TEXT", Kind.INT: "INTEGER", Kind.DECIMAL: "TEXT", Kind.BOOL: "INTEGER",
@@ -33,7 +33,9 @@ _TYPES = {
 
 
 def _time_out(value: datetime) -> str:
-    return value.astimezone(UTC).strftime(TIME_FORMAT)
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="microseconds")
 
 
 def _json_out(value: Any) -> str:
@@ -41,32 +43,43 @@ def _json_out(value: Any) -> str:
 
 
 _OUT: dict[Kind, Callable[[Any], Any]] = {
-    Kind.TEXT: lambda v: v, Kind.INT: lambda v: v, Kind.DECIMAL: str, Kind.BOOL: int,
-    Kind.TIME: _time_out, Kind.JSON: _json_out, Kind.UUID: str,
+    Kind.DECIMAL: str, Kind.BOOL: int, Kind.TIME: _time_out, Kind.JSON: _json_out, Kind.UUID: str,
 }  # fmt: skip
 _IN: dict[Kind, Callable[[Any], Any]] = {
-    Kind.TEXT: lambda v: v, Kind.INT: lambda v: v, Kind.DECIMAL: Decimal, Kind.BOOL: bool,
-    Kind.TIME: datetime.fromisoformat, Kind.JSON: json.loads, Kind.UUID: UUID,
+    Kind.DECIMAL: Decimal, Kind.BOOL: bool, Kind.TIME: datetime.fromisoformat,
+    Kind.JSON: json.loads, Kind.UUID: UUID,
 }  # fmt: skip
 
 
 class _Codec:
-    """Row <-> SQLite tuple conversion for one table."""
+    """Row <-> SQLite values for one table; only columns that need it are converted."""
 
     def __init__(self, table: Table) -> None:
         self.names = table.column_names
         self.kinds = {column.name: column.kind for column in table.columns}
-        self.out = [(c.name, _OUT[c.kind]) for c in table.columns]
-        self.into = [(c.name, _IN[c.kind]) for c in table.columns]
+        self.getter = itemgetter(*self.names)
+        self.out = [(i, _OUT[c.kind]) for i, c in enumerate(table.columns) if c.kind in _OUT]
+        self.into = [(c.name, _IN[c.kind]) for c in table.columns if c.kind in _IN]
 
-    def encode(self, row: Row) -> tuple[Any, ...]:
-        return tuple(None if row[n] is None else f(row[n]) for n, f in self.out)
+    def encode(self, row: Row) -> list[Any]:
+        values = list(self.getter(row))
+        for i, convert in self.out:
+            value = values[i]
+            if value is not None:
+                values[i] = convert(value)
+        return values
 
     def decode(self, values: Sequence[Any]) -> Row:
-        return {n: None if v is None else f(v) for (n, f), v in zip(self.into, values, strict=True)}
+        row = dict(zip(self.names, values, strict=True))
+        for name, convert in self.into:
+            value = row[name]
+            if value is not None:
+                row[name] = convert(value)
+        return row
 
     def value(self, name: str, value: Any) -> Any:
-        return None if value is None else _OUT[self.kinds[name]](value)
+        convert = _OUT.get(self.kinds[name])
+        return value if value is None or convert is None else convert(value)
 
 
 class SQLiteTransaction:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from domain import order_events as ev
 from projections.schema import Index, Kind, Row, Table, col
-from projections.values import business_fields, seconds_between
+from projections.values import business_fields_json, seconds_between
 
 TABLE = Table(
     name="order_timeline",
@@ -25,7 +25,7 @@ TABLE = Table(
         col("client_order_id", Kind.TEXT),
         col("broker_order_id", Kind.TEXT),
         col("replaces_client_order_id", Kind.TEXT),
-        col("fields", Kind.JSON, nullable=False),
+        col("fields", Kind.TEXT, nullable=False),  # a JSON object, as text
     ),
     key=("order_id", "version"),
     indexes=(
@@ -64,7 +64,7 @@ class TimelineProjection:
             "occurred_at": event.occurred_at, "since_previous_seconds": since,
             "correlation_id": event.correlation_id, "client_order_id": client_id,
             "broker_order_id": broker_id, "replaces_client_order_id": replaces,
-            "fields": business_fields(event),
+            "fields": business_fields_json(event),
         }  # fmt: skip
         new_cursor = {
             "order_id": event.originator_id,

@@ -135,8 +135,10 @@ class SimulatedVenue:
         time_in_force: TimeInForce,
     ) -> BrokerOrder:
         """Place a limit order (idempotent per client order id); matched at once."""
-        order = self._new(client_order_id, symbol, side, OrderType.LIMIT, quantity, limit_price)
-        return self._accept(order, time_in_force)
+        order = self._new(
+            client_order_id, symbol, side, OrderType.LIMIT, quantity, limit_price, time_in_force
+        )
+        return self._accept(order)
 
     async def place_market(
         self,
@@ -148,8 +150,8 @@ class SimulatedVenue:
         time_in_force: TimeInForce,
     ) -> BrokerOrder:
         """Place a market order (idempotent per client order id); fills at the touch."""
-        order = self._new(client_order_id, symbol, side, OrderType.MARKET, quantity, None)
-        return self._accept(order, time_in_force)
+        order = self._new(client_order_id, symbol, side, OrderType.MARKET, quantity, None, time_in_force)
+        return self._accept(order)
 
     async def replace(
         self,
@@ -164,10 +166,12 @@ class SimulatedVenue:
         if client_order_id in self._by_client:
             return self._by_client[client_order_id].snapshot()
         old = self._open_order(broker_order_id)
-        order = self._new(client_order_id, old.symbol, old.side, OrderType.LIMIT, quantity, limit_price)
+        order = self._new(
+            client_order_id, old.symbol, old.side, OrderType.LIMIT, quantity, limit_price, old.time_in_force
+        )
         old.status = BrokerOrderStatus.REPLACED
         self._publish(old, None)
-        return self._accept(order, old.time_in_force)
+        return self._accept(order)
 
     async def cancel(self, broker_order_id: str) -> BrokerOrder:
         """Cancel an open order; CancelRejected when it is already filled or closed."""
@@ -207,6 +211,7 @@ class SimulatedVenue:
         order_type: OrderType,
         quantity: Decimal,
         limit_price: Decimal | None,
+        time_in_force: TimeInForce,
     ) -> WorkingOrder:
         existing = self._by_client.get(client_order_id)
         if existing is not None:
@@ -220,7 +225,7 @@ class SimulatedVenue:
             order_type=order_type,
             quantity=quantity,
             limit_price=limit_price,
-            time_in_force=TimeInForce.DAY,
+            time_in_force=time_in_force,
         )
         problem = self._problem(order)
         if problem is not None:
@@ -249,17 +254,16 @@ class SimulatedVenue:
             return "session_closed", "the tape has ended"
         return None
 
-    def _accept(self, order: WorkingOrder, time_in_force: TimeInForce) -> BrokerOrder:
+    def _accept(self, order: WorkingOrder) -> BrokerOrder:
         if order.client_order_id in self._by_client:
             return order.snapshot()
-        order.time_in_force = time_in_force
         self._orders[order.broker_order_id] = order
         self._by_client[order.client_order_id] = order
         self._publish(order, None)
         book = self._books.get(order.symbol)
         if book is not None:
             self._fill(order, book)
-        if time_in_force is TimeInForce.IOC and order.is_open:
+        if order.time_in_force is TimeInForce.IOC and order.is_open:
             order.status = BrokerOrderStatus.CANCELED
             self._publish(order, None)
         if order.is_open:

@@ -284,3 +284,20 @@ def test_waiting_on_a_spawned_child_that_uses_the_clock() -> None:
 
     assert asyncio.run(main()) == "child done"
     assert seen == [at(3), at(4)]
+
+
+def test_an_item_delivered_to_a_getter_canceled_before_it_ran_is_kept() -> None:
+    """Cancellation racing a delivery puts the item back at the head of the queue."""
+    clock = VirtualClock(START)
+    queue: ClockQueue[int] = ClockQueue(clock)
+
+    async def main() -> list[int]:
+        getter = clock.spawn(queue.get())
+        await clock.settle()
+        queue.put_nowait(1)
+        queue.put_nowait(2)
+        getter.cancel()
+        await clock.settle()
+        return queue.drain()
+
+    assert asyncio.run(main()) == [1, 2]

@@ -1,0 +1,1 @@
+"""execledger: infrastructure.cli."""

@@ -1,0 +1,35 @@
+"""Ctrl-C during ``execute``: a clean stop, orders as recorded, and a later run resumes them."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.e2e.test_execute_cli import execledger
+
+
+def test_ctrl_c_stops_cleanly_and_the_same_file_resumes(tmp_path: Path, sqlite_url: str) -> None:
+    """SIGINT mid-batch: exit 130 without a traceback; the ledger verifies; re-running finishes every order."""
+    rows = "\n".join(f"{'AAPL' if n % 2 else 'MSFT'},{'BUY' if n % 3 else 'SELL'},{(n % 7 + 1) * 300}"
+                     for n in range(400))  # fmt: skip
+    path = tmp_path / "orders.csv"
+    path.write_text("symbol,side,quantity\n" + rows + "\n")
+    command = [sys.executable, "-m", "infrastructure.cli.app", "--db", sqlite_url, "execute", str(path)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.5)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert execledger("verify", db=sqlite_url).returncode == 0
+
+    resumed = execledger("execute", str(path), "--json", db=sqlite_url)
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads(resumed.stdout)
+    assert summary["created"] < 400, "the interrupted run had recorded orders"
+    assert summary["all_terminal"] is True
+    assert execledger("verify", db=sqlite_url).returncode == 0
