@@ -38,7 +38,26 @@ def json_ready(value: Any) -> Any:
 
 def business_fields(event: object) -> dict[str, Any]:
     """The event's own fields (catalogue names), JSON-ready, without the bookkeeping."""
-    return {name: json_ready(value) for name, value in vars(event).items() if name not in BOOKKEEPING_FIELDS}
+    return dict(json.loads(business_fields_json(event)))
+
+
+def business_fields_json(event: object) -> str:
+    """The event's own fields as a JSON object (Decimals and times as strings)."""
+    fields = {k: v for k, v in vars(event).items() if k not in BOOKKEEPING_FIELDS}
+    return json.dumps(fields, default=_json_default, separators=(",", ":"), ensure_ascii=False)
+
+
+def _json_default(value: Any) -> Any:
+    """What ``json.dumps`` cannot encode itself (str-valued enums it already can)."""
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
 
 
 def seconds_between(start: datetime, end: datetime) -> Decimal:

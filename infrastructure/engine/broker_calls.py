@@ -92,9 +92,13 @@ class BrokerCalls:
         """Cancel the working broker order; returns the broker's view, None if refused."""
         order.request_cancel(reason, occurred_at=self._clock.now())
         self._ledger.save_order(order)
-        live = order.live_placement
-        assert live is not None and live.broker_order_id is not None
-        broker_order_id = live.broker_order_id
+        return await self.send_cancel(order)
+
+    async def send_cancel(self, order: SmartOrder) -> BrokerOrder | None:
+        """Send the cancel already recorded as requested (again, after a restart)."""
+        assert order.cancel_pending_for is not None
+        broker_order_id = order.placements[order.cancel_pending_for].broker_order_id
+        assert broker_order_id is not None
         try:
             return await self._retrier.call(
                 "cancel", lambda: self._broker.cancel(broker_order_id)

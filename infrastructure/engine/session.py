@@ -68,6 +68,7 @@ class ExecutionSession:
             calls=BrokerCalls(ledger, venue.broker, venue.clock, retrier),
             quotes=QuoteSource(venue.market_data, venue.rest_market_data, venue.clock, retrier),
             assets=venue.assets,
+            retrier=retrier,
             clock=venue.clock,
             session_end=venue.session_end,
         )

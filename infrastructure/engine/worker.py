@@ -18,9 +18,10 @@ from domain.status import LIVE_STATUSES, OrderStatus
 from domain.types import OrderType, Urgency
 from infrastructure.engine.broker_calls import CANCELED_STATES, BrokerCalls
 from infrastructure.engine.quoting import QuoteSource, reference_price
+from infrastructure.engine.retry import Retrier
 from infrastructure.ledger import Ledger
 from infrastructure.logging import correlation
-from infrastructure.ports import AssetDirectory, BrokerOrderStatus, Clock, OrderUpdate
+from infrastructure.ports import AssetDirectory, BrokerOrder, BrokerOrderStatus, Clock, OrderUpdate
 
 log = structlog.get_logger(__name__)
 
@@ -33,6 +34,7 @@ class WorkerContext:
     calls: BrokerCalls
     quotes: QuoteSource
     assets: AssetDirectory
+    retrier: Retrier
     clock: Clock
     session_end: datetime | None
 
@@ -83,7 +85,7 @@ class OrderWorker:
 
     async def _preflight(self) -> None:
         order, now = self.order, self._ctx.clock.now()
-        asset = await self._ctx.assets.asset(order.symbol)
+        asset = await self._ctx.retrier.call("asset", lambda: self._ctx.assets.asset(order.symbol))
         decision = preflight(order.quantity, tradable=asset.tradable, fractionable=asset.fractionable)
         if decision.outcome == "denied":
             order.deny(decision.reason, occurred_at=now)
@@ -172,8 +174,12 @@ class OrderWorker:
     # ---- cancels, updates, the end ----------------------------------------------------
 
     async def _cancel(self, reason: str) -> None:
+        answer = await self._ctx.calls.cancel(self.order, reason)
+        self._settle_cancel(answer, reason)
+
+    def _settle_cancel(self, answer: BrokerOrder | None, reason: str) -> None:
+        """Record the broker's answer to the pending cancel, after any racing fills."""
         order = self.order
-        answer = await self._ctx.calls.cancel(order, reason)
         self.absorb_updates()
         if order.cancel_pending_for is None:
             return  # a racing update already settled it
@@ -216,13 +222,20 @@ class OrderWorker:
             order.record_canceled(f"broker {update.order.status.value}", occurred_at=update.at)
 
     async def _wrap_up(self) -> None:
+        """The session is over: cancel what works, then close the order one way or another."""
         order = self.order
         if order.status in LIVE_STATUSES:
             await self._cancel("session ended")
         if order.status is OrderStatus.FILLED:
             self._finish_complete("filled")
-        elif not order.is_terminal and order.live_client_order_id is None:
+        elif order.is_terminal:
+            return
+        elif order.live_client_order_id is None:
             order.expire("session ended before the order completed", occurred_at=self._now())
+            self._save()
+        else:
+            order.fail(f"session ended with broker order {order.live_client_order_id} still "
+                       f"{order.status.value}; check it at the broker", occurred_at=self._now())  # fmt: skip
             self._save()
 
     async def _recover(self) -> None:
@@ -232,18 +245,21 @@ class OrderWorker:
         if live is None or order.is_terminal:
             return
         found = await self._ctx.calls.find(live.client_order_id)
-        if order.status is OrderStatus.PENDING_NEW and found is not None:
-            self._ctx.calls.record_placed(order, live.client_order_id, found)
-        elif order.status is OrderStatus.PENDING_NEW:
+        if order.status is OrderStatus.PENDING_NEW:
+            if found is not None:
+                self._ctx.calls.record_placed(order, live.client_order_id, found)
+                return
             order.record_placement_rejected(live.client_order_id, error_code="not_found",
                                             reason="not at the broker after a restart",
                                             occurred_at=self._now())  # fmt: skip
-            self._save()
         elif found is None or found.status in CANCELED_STATES:
-            if order.status is OrderStatus.PENDING_CANCEL or order.status in LIVE_STATUSES:
-                order.record_canceled("not working at the broker after a restart",
-                                      occurred_at=self._now())  # fmt: skip
-                self._save()
+            order.record_canceled("not working at the broker after a restart", occurred_at=self._now())
+        elif order.status is OrderStatus.PENDING_CANCEL:
+            self._settle_cancel(await self._ctx.calls.send_cancel(order), "cancel resent after a restart")
+            return
+        else:
+            return
+        self._save()
 
     # ---- helpers --------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ Same inputs and same code give the same order of wake-ups, hence the same events
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 import itertools
 import time
@@ -70,6 +71,7 @@ class SchedulingClock(Clock, Protocol):
         ...
 
 
+@functools.lru_cache(maxsize=256)
 def seconds_to_timedelta(seconds: Decimal) -> timedelta:
     """``seconds`` as a timedelta, rounded up to the microsecond."""
     return timedelta(microseconds=int((seconds * 1_000_000).to_integral_value(ROUND_CEILING)))

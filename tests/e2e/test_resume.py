@@ -74,3 +74,38 @@ def test_resume_settles_a_placement_that_was_never_answered(database_url: str) -
         assert recorded[:5] == ["Requested", "Validated", "PlacementRequested",
                                 "PlacementRejected", "Quoted"]  # fmt: skip
         assert result.orders[0].is_terminal
+
+
+def test_a_cancel_recorded_but_never_sent_is_resent_on_restart(sqlite_url: str) -> None:
+    """Crash between CancelRequested and the broker call: on restart the cancel goes out and Canceled follows."""
+    with open_ledger(sqlite_url) as ledger:
+        ports, venue = simulated_venue(load_tape(TAPES / "escalation.csv"))
+        config = ExecutionConfig()
+
+        async def first_run() -> None:
+            work = asyncio.ensure_future(execution_session(ledger, ports, config).run(BATCH))
+
+            async def kill() -> None:
+                await venue.clock.sleep(Decimal(3))
+                work.cancel()
+
+            venue.clock.spawn(kill(), name="kill")
+            try:
+                await work
+            except asyncio.CancelledError:
+                pass
+
+        async def restart() -> None:
+            order = ledger.order(next(ledger.order_ids()))
+            order.request_cancel("operator asked", occurred_at=venue.clock.now())
+            ledger.save_order(order)
+            session = execution_session(ledger, ports, config)
+            await session.run(BATCH)
+
+        asyncio.run(first_run())
+        asyncio.run(restart())
+        order = ledger.order(next(ledger.order_ids()))
+        recorded = types(ledger, order)
+        at = recorded.index("CancelRequested")
+        assert recorded[at + 1] == "Canceled"
+        assert order.is_terminal and order.filled_quantity == Decimal(50)
