@@ -65,10 +65,14 @@ class ExecutionQualityProjection:
     log_table = None
 
     def fold(self, state: Row | None, event: ev.OrderEvent, position: int) -> tuple[Row, None]:
-        row = _requested(event) if state is None else dict(state)
-        if state is not None:
+        """The new row; ``state`` may be updated in place (the runner passes its own copy)."""
+        if state is None:
+            row = _requested(event)
+        else:
+            row = state
             _change(row, event)
-            row.update(figures(row))
+            if type(event) in _MOVES_FIGURES:
+                row.update(figures(row))
         row["version"] = event.originator_version
         row["position"] = position
         return row, None
@@ -107,6 +111,11 @@ def _change(row: Row, event: ev.OrderEvent) -> None:
         row["escalated"] = True
     elif isinstance(event, ev.Completed):
         row["completed_at"] = event.occurred_at
+
+
+_MOVES_FIGURES = frozenset(
+    {ev.QuantityAdjusted, ev.Quoted, ev.PlacementRequested, ev.PartiallyFilled, ev.Filled, ev.Completed}
+)
 
 
 def figures(row: Row) -> dict[str, Any]:

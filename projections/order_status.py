@@ -6,6 +6,7 @@ integration tests check the projected status against the aggregate's for every o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -59,9 +60,14 @@ class OrderStatusProjection:
     log_table = None
 
     def fold(self, state: Row | None, event: ev.OrderEvent, position: int) -> tuple[Row, None]:
-        row = _requested(event) if state is None else dict(state)
-        if state is not None:
-            _change(row, event)
+        """The new row; ``state`` may be updated in place (the runner passes its own copy)."""
+        if state is None:
+            row = _requested(event)
+        else:
+            row = state
+            handler = _HANDLERS.get(type(event))
+            if handler is not None:
+                row["status"] = handler(row, event, OrderStatus(row["status"])).value
         row["updated_at"] = event.occurred_at
         row["version"] = event.originator_version
         row["position"] = position
@@ -82,48 +88,61 @@ def _requested(event: ev.OrderEvent) -> Row:
     }  # fmt: skip
 
 
-def _change(row: Row, event: ev.OrderEvent) -> None:
-    status = OrderStatus(row["status"])
-    if isinstance(event, ev.Validated | ev.QuantityAdjusted):
-        if isinstance(event, ev.QuantityAdjusted):
-            row["quantity"] = event.new_quantity
-        status = OrderStatus.ACCEPTED
-    elif isinstance(event, ev.PlacementRequested):
-        row["placements"] = {**row["placements"], event.client_order_id: [str(event.quantity), "0"]}
-        row["client_order_ids"] = [*row["client_order_ids"], event.client_order_id]
-        row["live_client_order_id"] = event.client_order_id
-        if event.limit_price is not None:
-            row["limit_price"] = event.limit_price
-        status = OrderStatus.PENDING_NEW
-    elif isinstance(event, ev.Placed):
-        row["broker_order_ids"] = [*row["broker_order_ids"], event.broker_order_id]
-        if status is OrderStatus.PENDING_NEW:
-            filled = _placement(row, event.client_order_id)[1]
-            status = OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.WORKING
-    elif isinstance(event, ev.PlacementRejected):
-        row["live_client_order_id"] = None
-        status = OrderStatus.ACCEPTED
-    elif isinstance(event, ev.PartiallyFilled | ev.Filled):
-        status = _fill(row, event, status)
-    elif isinstance(event, ev.CancelRequested):
-        row["cancel_pending_for"] = event.client_order_id
-        status = OrderStatus.PENDING_CANCEL
-    elif isinstance(event, ev.Canceled):
-        status = _canceled(row, event, status)
-    elif isinstance(event, ev.CancelRejected):
-        row["cancel_pending_for"] = None
-        live = row["live_client_order_id"]
-        if status is OrderStatus.PENDING_CANCEL and live is not None:
-            filled = _placement(row, live)[1]
-            status = OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.WORKING
-    elif isinstance(event, ev.Repegged):
-        row["repegs"] = event.repeg_number
-    elif isinstance(event, ev.Escalated):
-        row["escalated"] = True
-    elif isinstance(event, ev.Denied | ev.Completed | ev.Expired | ev.Failed):
-        status = _TERMINAL[type(event)]
-        row["terminal_reason"] = event.reason
-    row["status"] = status.value
+def _validated(row: Row, event: Any, status: OrderStatus) -> OrderStatus:
+    if isinstance(event, ev.QuantityAdjusted):
+        row["quantity"] = event.new_quantity
+    return OrderStatus.ACCEPTED
+
+
+def _placement_requested(row: Row, event: Any, status: OrderStatus) -> OrderStatus:
+    row["placements"] = {**row["placements"], event.client_order_id: [str(event.quantity), "0"]}
+    row["client_order_ids"] = [*row["client_order_ids"], event.client_order_id]
+    row["live_client_order_id"] = event.client_order_id
+    if event.limit_price is not None:
+        row["limit_price"] = event.limit_price
+    return OrderStatus.PENDING_NEW
+
+
+def _placed(row: Row, event: Any, status: OrderStatus) -> OrderStatus:
+    row["broker_order_ids"] = [*row["broker_order_ids"], event.broker_order_id]
+    if status is OrderStatus.PENDING_NEW:
+        filled = _placement(row, event.client_order_id)[1]
+        return OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.WORKING
+    return status
+
+
+def _placement_rejected(row: Row, event: Any, status: OrderStatus) -> OrderStatus:
+    row["live_client_order_id"] = None
+    return OrderStatus.ACCEPTED
+
+
+def _cancel_requested(row: Row, event: Any, status: OrderStatus) -> OrderStatus:
+    row["cancel_pending_for"] = event.client_order_id
+    return OrderStatus.PENDING_CANCEL
+
+
+def _cancel_rejected(row: Row, event: Any, status: OrderStatus) -> OrderStatus:
+    row["cancel_pending_for"] = None
+    live = row["live_client_order_id"]
+    if status is OrderStatus.PENDING_CANCEL and live is not None:
+        filled = _placement(row, live)[1]
+        return OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.WORKING
+    return status
+
+
+def _repegged(row: Row, event: Any, status: OrderStatus) -> OrderStatus:
+    row["repegs"] = event.repeg_number
+    return status
+
+
+def _escalated(row: Row, event: Any, status: OrderStatus) -> OrderStatus:
+    row["escalated"] = True
+    return status
+
+
+def _terminal(row: Row, event: Any, status: OrderStatus) -> OrderStatus:
+    row["terminal_reason"] = event.reason
+    return _TERMINAL[type(event)]
 
 
 _TERMINAL: dict[type[Any], OrderStatus] = {
@@ -139,7 +158,7 @@ def _placement(row: Row, client_order_id: str) -> tuple[Decimal, Decimal]:
     return Decimal(quantity), Decimal(filled)
 
 
-def _fill(row: Row, event: ev.PartiallyFilled | ev.Filled, status: OrderStatus) -> OrderStatus:
+def _fill(row: Row, event: Any, status: OrderStatus) -> OrderStatus:
     row["filled_quantity"] = row["filled_quantity"] + event.quantity
     row["filled_notional"] = row["filled_notional"] + event.quantity * event.price
     row["average_fill_price"] = average_price(row["filled_notional"], row["filled_quantity"])
@@ -159,10 +178,21 @@ def _fill(row: Row, event: ev.PartiallyFilled | ev.Filled, status: OrderStatus) 
     return status
 
 
-def _canceled(row: Row, event: ev.Canceled, status: OrderStatus) -> OrderStatus:
+def _canceled(row: Row, event: Any, status: OrderStatus) -> OrderStatus:
     row["cancel_pending_for"] = None
     if row["live_client_order_id"] == event.client_order_id:
         row["live_client_order_id"] = None
     if not status.is_terminal and status is not OrderStatus.FILLED:
         return OrderStatus.CANCELED
     return status
+
+
+_Handler = Callable[[Row, Any, OrderStatus], OrderStatus]
+_HANDLERS: dict[type[Any], _Handler] = {
+    ev.Validated: _validated, ev.QuantityAdjusted: _validated,
+    ev.PlacementRequested: _placement_requested, ev.Placed: _placed,
+    ev.PlacementRejected: _placement_rejected, ev.PartiallyFilled: _fill, ev.Filled: _fill,
+    ev.CancelRequested: _cancel_requested, ev.Canceled: _canceled,
+    ev.CancelRejected: _cancel_rejected, ev.Repegged: _repegged, ev.Escalated: _escalated,
+    ev.Denied: _terminal, ev.Completed: _terminal, ev.Expired: _terminal, ev.Failed: _terminal,
+}  # fmt: skip

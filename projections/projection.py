@@ -26,7 +26,10 @@ class Projection(Protocol):
     def log_table(self) -> Table | None: ...
 
     def fold(self, state: Row | None, event: OrderEvent, position: int) -> tuple[Row, Row | None]:
-        """The order's new state row, and the log row this event appends (if any)."""
+        """The order's new state row, and the log row this event appends (if any).
+
+        ``state`` is the runner's own copy: a fold may update it in place and return it.
+        """
         ...
 
 

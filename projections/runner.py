@@ -169,7 +169,7 @@ def _fold_into(tx: StoreTransaction, projection: Projection, events: list[tuple[
     if not events:
         return
     order_ids = list(dict.fromkeys(e.originator_id for _, e in events))
-    states = tx.load(projection.state_table, order_ids)
+    states = tx.load(projection.state_table, order_ids)  # fresh dicts: ours to update
     changed: dict[Any, Any] = {}
     appended = []
     for position, event in events:

@@ -66,13 +66,9 @@ class TimelineProjection:
             "broker_order_id": broker_id, "replaces_client_order_id": replaces,
             "fields": business_fields_json(event),
         }  # fmt: skip
-        new_cursor = {
-            "order_id": event.originator_id,
-            "version": event.originator_version,
-            "occurred_at": event.occurred_at,
-            "last_client_order_id": cursor["last_client_order_id"],
-            "pending_replaces": cursor["pending_replaces"],
-        }
+        new_cursor = cursor if state is not None else {"order_id": event.originator_id, **cursor}
+        new_cursor["version"] = event.originator_version
+        new_cursor["occurred_at"] = event.occurred_at
         if isinstance(event, ev.Repegged):
             new_cursor["pending_replaces"] = event.old_client_order_id
         elif isinstance(event, ev.Escalated):

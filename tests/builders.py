@@ -2,20 +2,25 @@
 
 Every builder drives the aggregate through its public commands, so an order built
 here carries the same events (and hash chain) a real run would record. Times are
-fixed and aware UTC: ``T0`` and ``at(seconds)``.
+fixed and aware UTC: ``T0`` and ``at(seconds)``. The last section reads and writes
+stored records directly (SQLite ``stored_events``, PostgreSQL ``<schema>.execledger_events``)
+for the tamper and upcast tests.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from domain.config import ExecutionConfig
 from domain.order import SmartOrder
 from domain.order_events import OrderEvent
 from domain.requests import OrderRequest
 from domain.types import OrderType, Quote, QuoteSource, TimeInForce
+from infrastructure.database_url import parse_database_url
 
 #: The business time every builder starts from.
 T0 = datetime(2024, 3, 1, 14, 30, tzinfo=UTC)
@@ -163,3 +168,73 @@ def event_names(events: list[OrderEvent] | list[Any]) -> list[str]:
 def pending_names(order: SmartOrder) -> list[str]:
     """The class names of the order's events not yet saved."""
     return event_names(list(order.pending_events))
+
+
+# ---- raw stored records: for tests that tamper with, or hand-write, the event store ----
+
+
+def _raw_connection(database_url: str) -> tuple[Any, str, str]:
+    """A DB-API connection, the events table and the parameter style for ``database_url``."""
+    database = parse_database_url(database_url)
+    if database.is_sqlite:
+        return sqlite3.connect(database.env["SQLITE_DBNAME"]), "stored_events", "?"
+    import psycopg
+
+    connection = psycopg.connect(database_url.split("?")[0], autocommit=True)
+    return connection, f"{database.schema or 'public'}.execledger_events", "%s"
+
+
+def _record_key(database_url: str, order_id: UUID) -> Any:
+    return order_id.hex if parse_database_url(database_url).is_sqlite else order_id
+
+
+def execute_on_store(database_url: str, sql: str, *params: Any) -> list[Any]:
+    """Run ``sql`` on the events table ({table} and {p} are filled in) outside the ledger."""
+    connection, table, p = _raw_connection(database_url)
+    try:
+        cursor = connection.execute(sql.format(table=table, p=p), params)
+        rows = cursor.fetchall() if cursor.description else []
+        connection.commit()
+        return list(rows)
+    finally:
+        connection.close()
+
+
+def stored_state(database_url: str, order_id: UUID, version: int) -> bytes:
+    """The stored state bytes of one event, read straight from the table."""
+    rows = execute_on_store(
+        database_url,
+        "SELECT state FROM {table} WHERE originator_id = {p} AND originator_version = {p}",
+        _record_key(database_url, order_id), version,
+    )  # fmt: skip
+    return bytes(rows[0][0])
+
+
+def overwrite_state(database_url: str, order_id: UUID, version: int, state: bytes) -> None:
+    """Replace one event's stored state bytes behind the ledger's back."""
+    execute_on_store(
+        database_url,
+        "UPDATE {table} SET state = {p} WHERE originator_id = {p} AND originator_version = {p}",
+        state, _record_key(database_url, order_id), version,
+    )  # fmt: skip
+
+
+def delete_record(database_url: str, order_id: UUID, version: int) -> None:
+    """Delete one stored event behind the ledger's back."""
+    execute_on_store(
+        database_url,
+        "DELETE FROM {table} WHERE originator_id = {p} AND originator_version = {p}",
+        _record_key(database_url, order_id), version,
+    )  # fmt: skip
+
+
+def insert_record(
+    database_url: str, order_id: UUID, version: int, topic: str, state: bytes
+) -> None:
+    """Append a hand-written stored event (e.g. an old class version) behind the ledger's back."""
+    execute_on_store(
+        database_url,
+        "INSERT INTO {table} (originator_id, originator_version, topic, state)"
+        " VALUES ({p}, {p}, {p}, {p})",
+        _record_key(database_url, order_id), version, topic, state,
+    )  # fmt: skip

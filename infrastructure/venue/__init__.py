@@ -10,7 +10,7 @@ from infrastructure.venue.clock import (
 from infrastructure.venue.clock_queue import ClockQueue, QueueClosedError
 from infrastructure.venue.session import SimulatedSession
 from infrastructure.venue.simulated import SimulatedVenue, broker_order_id_for
-from infrastructure.venue.synthetic import default_start_price, synthetic_tape, tick_for
+from infrastructure.venue.synthetic import default_start_price, synthetic_tape
 from infrastructure.venue.tape import TAPE_HEADER, load_tape, parse_tape
 
 __all__ = [
@@ -29,5 +29,4 @@ __all__ = [
     "parse_tape",
     "seconds_to_timedelta",
     "synthetic_tape",
-    "tick_for",
 ]

@@ -12,20 +12,15 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 
+from domain.ticks import tick_for
 from domain.types import Quote, QuoteSource
 
-PENNY = Decimal("0.01")
 SUB_PENNY = Decimal("0.0001")
 #: The walk never takes the mid below this price.
 MIN_MID = Decimal("0.0100")
 _MID_PLACES = Decimal("0.00000001")
 _BPS = Decimal("10000")
 _DRAW_STEPS = 1000
-
-
-def tick_for(price: Decimal) -> Decimal:
-    """The price increment: 0.01 at or above $1.00, 0.0001 below."""
-    return PENNY if price >= 1 else SUB_PENNY
 
 
 def default_start_price(symbol: str, seed: int) -> Decimal:

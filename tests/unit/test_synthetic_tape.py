@@ -7,8 +7,9 @@ from decimal import Decimal
 
 import pytest
 
+from domain.ticks import tick_for
 from domain.types import QuoteSource
-from infrastructure.venue import default_start_price, synthetic_tape, tick_for
+from infrastructure.venue import default_start_price, synthetic_tape
 
 START = datetime(2024, 3, 1, 14, 30, tzinfo=UTC)
 
