@@ -70,7 +70,7 @@ class Ledger(Application[UUID]):
         self.register_transcodings(transcoder)
         return transcoder
 
-    def register_transcodings(self, transcoder: Transcoder) -> None:
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_ledger_transcodings(transcoder)
 
@@ -91,7 +91,7 @@ class Ledger(Application[UUID]):
     def order(self, order_id: UUID) -> SmartOrder:
         """The order as of its last event."""
         try:
-            order = self.repository.get(order_id)
+            order: object = self.repository.get(order_id)
         except AggregateNotFoundError:
             raise OrderNotFound(f"no order {order_id}") from None
         assert isinstance(order, SmartOrder)
@@ -108,7 +108,7 @@ class Ledger(Application[UUID]):
     def order_ids(self) -> Iterator[UUID]:
         """Every order id, in the order the orders were requested."""
         for notification in self.notifications(topics=(REQUESTED_TOPIC,)):
-            yield notification.originator_id
+            yield as_order_id(notification.originator_id)
 
     def notifications(
         self, start: int = 1, topics: tuple[str, ...] = ()
@@ -135,6 +135,11 @@ class Ledger(Application[UUID]):
     def events_of(self, order_id: UUID) -> list[OrderEvent]:
         """The order's events, in version order."""
         return [e for e in self.events.get(order_id) if isinstance(e, OrderEvent)]
+
+
+def as_order_id(originator_id: UUID | str) -> UUID:
+    """A stored originator id as a UUID (the recorders give UUIDs; text ids are parsed)."""
+    return originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
 
 
 def open_ledger(url: str | DatabaseUrl, extra_env: Mapping[str, str] | None = None) -> Ledger:

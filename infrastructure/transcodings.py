@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
-from eventsourcing.persistence import Transcoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from domain.types import OrderType, QuoteSource, Side, TimeInForce, Urgency
 
@@ -26,7 +26,7 @@ class EnumAsValue(Transcoding):
         return self.type(data)
 
 
-def register_ledger_transcodings(transcoder: Transcoder) -> None:
+def register_ledger_transcodings(transcoder: JSONTranscoder) -> None:
     """Register every ledger enum on the application's transcoder."""
     for enum_class in LEDGER_ENUMS:
         transcoder.register(EnumAsValue(enum_class))

@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.chain import GENESIS_HASH, event_hash
-from infrastructure.ledger import Ledger
+from infrastructure.ledger import Ledger, as_order_id
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def verify_ledger(ledger: Ledger) -> VerificationReport:
     events = 0
     for notification in ledger.notifications():
         events += 1
-        order_id = notification.originator_id
+        order_id = as_order_id(notification.originator_id)
         if order_id in broken:
             continue
         fault = _check(ledger, notification, heads.get(order_id))

@@ -69,9 +69,7 @@ def a_quote(**overrides: Any) -> Quote:
     return Quote(**fields)
 
 
-def new_order(
-    request: OrderRequest | None = None, config: ExecutionConfig | None = None
-) -> SmartOrder:
+def new_order(request: OrderRequest | None = None, config: ExecutionConfig | None = None) -> SmartOrder:
     """An order just requested (status NEW): one Requested event."""
     return SmartOrder.request(request or a_request(), config or a_config(), T0)
 
@@ -129,9 +127,7 @@ def place_market(order: SmartOrder, *, when: datetime) -> str:
     )  # fmt: skip
 
 
-def accept(
-    order: SmartOrder, client_order_id: str, broker_order_id: str, *, when: datetime
-) -> None:
+def accept(order: SmartOrder, client_order_id: str, broker_order_id: str, *, when: datetime) -> None:
     """The broker accepts ``client_order_id`` under ``broker_order_id``."""
     order.record_placed(
         client_order_id, broker_order_id=broker_order_id, broker_status="new", occurred_at=when
@@ -228,9 +224,7 @@ def delete_record(database_url: str, order_id: UUID, version: int) -> None:
     )  # fmt: skip
 
 
-def insert_record(
-    database_url: str, order_id: UUID, version: int, topic: str, state: bytes
-) -> None:
+def insert_record(database_url: str, order_id: UUID, version: int, topic: str, state: bytes) -> None:
     """Append a hand-written stored event (e.g. an old class version) behind the ledger's back."""
     execute_on_store(
         database_url,

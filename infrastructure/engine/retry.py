@@ -53,4 +53,5 @@ class Retrier:
         base = self._config.retry_initial_backoff_seconds * (2 ** (attempt - 1))
         capped = min(base, self._config.retry_max_backoff_seconds)
         jitter = Decimal(500 + self._jitter.randint(0, 500)) / 1000
-        return (capped * jitter).quantize(Decimal("0.001"))
+        delay: Decimal = (capped * jitter).quantize(Decimal("0.001"))
+        return delay

@@ -120,7 +120,8 @@ class ExecutionSession:
     async def _dispatch(self) -> None:
         """Route every venue update to the worker of the order it belongs to."""
         async for update in self._venue.broker.order_updates():
-            worker = self._workers.get(_order_id_of(update))
+            order_id = _order_id_of(update)
+            worker = self._workers.get(order_id) if order_id is not None else None
             if worker is not None:
                 worker.inbox.append(update)
 

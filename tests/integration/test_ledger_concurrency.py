@@ -49,9 +49,7 @@ def test_the_second_of_two_writers_gets_a_concurrent_update(database_url: str) -
         writer_b.save_order(retry)
         names = [type(e).__name__ for e in writer_a.events_of(order.id)][-2:]
         assert names == ["PartiallyFilled", "CancelRequested"]
-        assert [e.originator_version for e in writer_a.events_of(order.id)] == list(
-            range(1, version + 3)
-        )
+        assert [e.originator_version for e in writer_a.events_of(order.id)] == list(range(1, version + 3))
 
 
 @pytest.mark.postgres

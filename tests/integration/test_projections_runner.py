@@ -34,7 +34,7 @@ def save_orders(ledger: Ledger, indexes: range, **kwargs: Any) -> None:
 
 
 def snapshot(store: ProjectionStore) -> dict[str, list[dict[str, Any]]]:
-    """Every read-model row, in key order, without the (batch-dependent) nothing."""
+    """Every read-model row of every projection, in key order."""
     result = {}
     for projection in ALL_PROJECTIONS:
         for table in tables_of(projection):
@@ -105,9 +105,7 @@ def test_a_rebuild_killed_half_way_resumes_without_double_counting(
     assert snapshot(store) == expected
 
 
-def test_rebuilding_one_projection_leaves_the_others_alone(
-    ledger: Ledger, store: ProjectionStore
-) -> None:
+def test_rebuilding_one_projection_leaves_the_others_alone(ledger: Ledger, store: ProjectionStore) -> None:
     """``rebuild order_timeline`` resets that one; the others keep their rows and positions."""
     save_orders(ledger, range(10))
     runner = ProjectionRunner(ledger, store)

@@ -76,13 +76,10 @@ def test_an_old_record_is_upcast_never_rewritten(database_url: str) -> None:
     with open_ledger(database_url) as ledger:
         report = verify_ledger(ledger)
         order = ledger.order(order_id)
-        order.record_quote(
-            a_quote(), suspicion_reasons=["wide"], fallback_used=True, occurred_at=at(3)
-        )
+        order.record_quote(a_quote(), suspicion_reasons=["wide"], fallback_used=True, occurred_at=at(3))
         ledger.save_order(order)
         assert verify_ledger(ledger).ok
         raw = [n.state for n in ledger.notifications() if n.originator_id == order_id]
     assert report.ok and report.events_checked == 3
     assert b"class_version" not in raw[2] and b"suspicion_reasons" not in raw[2]
     assert b'"class_version":2' in raw[3]
-

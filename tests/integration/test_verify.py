@@ -76,9 +76,7 @@ def test_an_edited_field_is_named_by_order_and_version(database_url: str) -> Non
 
     code, output = _verify_cli(database_url)
     assert code == 1
-    assert output["broken"] == [
-        {"order_id": str(busy), "version": 7, "reason": report.broken[0].reason}
-    ]
+    assert output["broken"] == [{"order_id": str(busy), "version": 7, "reason": report.broken[0].reason}]
     assert str(quiet) not in json.dumps(output["broken"])
 
 

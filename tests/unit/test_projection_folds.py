@@ -13,7 +13,13 @@ from projections.order_status import OrderStatusProjection
 from projections.projection import Projection
 from projections.timeline import TimelineProjection
 from tests.projection_scenarios import (
-    T0, fill, place, quote, quoted_and_priced, requested, worked_order,
+    T0,
+    fill,
+    place,
+    quote,
+    quoted_and_priced,
+    requested,
+    worked_order,
 )  # fmt: skip
 
 

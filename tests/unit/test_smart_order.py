@@ -262,10 +262,7 @@ def test_cumulative_filled_is_summed_over_the_chain_of_broker_orders() -> None:
     assert [f.filled_quantity for f in fills] == [Decimal("3"), Decimal("7"), Decimal("10")]
     assert [f.remaining_quantity for f in fills] == [Decimal("7"), Decimal("3"), Decimal("0")]
     assert order.status is OrderStatus.COMPLETED
-    assert (
-        order.average_fill_price
-        == (3 * LIMIT_PRICE + 4 * Decimal("100.25") + 3 * Decimal("100.50")) / 10
-    )
+    assert order.average_fill_price == (3 * LIMIT_PRICE + 4 * Decimal("100.25") + 3 * Decimal("100.50")) / 10
     escalated = next(e for e in order.pending_events if isinstance(e, ev.Escalated))
     assert escalated.quantity == Decimal("3")
 
@@ -294,9 +291,7 @@ def test_a_fill_for_a_placement_never_sent_is_refused() -> None:
 def test_remaining_is_quantity_less_filled_after_a_quantity_adjustment() -> None:
     """Remaining derives from the (adjusted) quantity and the fills; no second counter."""
     order = new_order(a_request(quantity="10.5"))
-    order.adjust_quantity(
-        Decimal("10"), fractionable=False, reason="whole shares", occurred_at=at(1)
-    )
+    order.adjust_quantity(Decimal("10"), fractionable=False, reason="whole shares", occurred_at=at(1))
     assert order.remaining_quantity == Decimal("10")
     order.record_quote(a_quote(), suspicion_reasons=[], fallback_used=False, occurred_at=at(2))
     place_limit(order, LIMIT_PRICE, when=at(3))
@@ -370,9 +365,7 @@ def test_a_rejected_placement_returns_the_order_to_accepted() -> None:
     """PlacementRejected frees the order to place again, under the next client order id."""
     order = pending_order()
     first = order.live_client_order_id or ""
-    order.record_placement_rejected(
-        first, error_code="40310000", reason="no buying power", occurred_at=at(4)
-    )
+    order.record_placement_rejected(first, error_code="40310000", reason="no buying power", occurred_at=at(4))
     assert order.status is OrderStatus.ACCEPTED
     second = place_limit(order, Decimal("100.02"), when=at(5))
     assert (first[-2:], second[-2:]) == ("-1", "-2")
@@ -400,9 +393,7 @@ def test_an_escalated_order_can_only_place_market() -> None:
 def test_re_pegs_stop_at_max_repegs() -> None:
     """max_repegs limit re-pegs are allowed; one more raises IllegalTransition."""
     order = working_order(config=a_config(max_repegs=1))
-    order.repeg(
-        Decimal("100.25"), bid=Decimal("100"), ask=Decimal("100.5"), reasons=[], occurred_at=at(10)
-    )
+    order.repeg(Decimal("100.25"), bid=Decimal("100"), ask=Decimal("100.5"), reasons=[], occurred_at=at(10))
     cancel(order, when=at(10))
     accept(order, place_limit(order, Decimal("100.25"), when=at(11)), "B-2", when=at(11))
     with pytest.raises(IllegalTransition):
@@ -428,10 +419,7 @@ def test_the_order_id_is_a_uuid5_of_account_and_idempotency_key() -> None:
     assert order.id.version == 5
     assert new_order(request).id == order.id
     assert new_order(a_request(idempotency_key="other")).id != order.id
-    assert (
-        new_order(a_request(account="acct-2", idempotency_key="rebalance-2024-03-01-AAPL")).id
-        != order.id
-    )
+    assert new_order(a_request(account="acct-2", idempotency_key="rebalance-2024-03-01-AAPL")).id != order.id
 
 
 def test_client_order_ids_are_order_id_and_placement_number() -> None:

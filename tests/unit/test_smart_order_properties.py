@@ -105,7 +105,8 @@ class SmartOrderMachine(RuleBasedStateMachine):
     @rule(price=prices)
     def repeg(self, price: Decimal) -> None:
         self._attempt(lambda: self.order.repeg(
-            price, bid=Decimal("100"), ask=Decimal("100.5"), reasons=[], occurred_at=self._now()))  # fmt: skip
+            price, bid=Decimal("100"), ask=Decimal("100.5"), reasons=[],
+            occurred_at=self._now()))  # fmt: skip
 
     @rule(reason=reasons)
     def escalate(self, reason: str) -> None:

@@ -1,0 +1,129 @@
+"""Projection benchmark on a generated ledger (see generate_ledger.py); prints JSON.
+
+    .venv/bin/python tests/benchmarks/projection_benchmark.py --db sqlite:///bench.db
+
+Measures, in one run: the bare eventsourcing library reading and decoding every
+notification (events/s); a full rebuild of all three projections (events/s, and its
+ratio to the bare rate); ``timeline`` and ``orders --symbol`` query latency (p50, p95)
+through the same queries the CLI runs; and the projection lag while a writer appends
+orders one ``save`` at a time with the runner following in the background.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from infrastructure.ledger import Ledger, open_ledger
+from projections import ProjectionRunner, ProjectionStore, open_projections, queries
+from projections.order_status import TABLE as ORDER_STATUS
+from tests.benchmarks.generate_ledger import SYMBOLS, symbol_of
+from tests.projection_scenarios import worked_order
+
+PAGE = 2000
+
+
+def bare_read_rate(ledger: Ledger) -> tuple[int, float]:
+    """Events read and decoded per second by the library alone, page by page."""
+    started = time.perf_counter()
+    count, position = 0, 1
+    while True:
+        page = ledger.recorder.select_notifications(position, PAGE)
+        for notification in page:
+            ledger.mapper.to_domain_event(notification)
+        count += len(page)
+        if len(page) < PAGE:
+            break
+        position = page[-1].id + 1
+    return count, count / (time.perf_counter() - started)
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    cuts = statistics.quantiles(samples, n=100)
+    return {"p50_ms": round(cuts[49] * 1000, 3), "p95_ms": round(cuts[94] * 1000, 3)}
+
+
+def query_latency(store: ProjectionStore, samples: int) -> dict[str, Any]:
+    rng = random.Random(7)
+    orders = store.select(ORDER_STATUS, limit=20_000)
+    timeline_ids = [str(rng.choice(orders)["order_id"]) for _ in range(samples)]
+    client_ids = [f"{rng.choice(orders)['order_id']}-1" for _ in range(samples)]
+    symbols = [symbol_of(rng.randrange(SYMBOLS)) for _ in range(samples)]
+
+    def timed(action: Any, args: list[str]) -> tuple[list[float], int]:
+        seconds, rows = [], 0
+        for arg in args:
+            started = time.perf_counter()
+            rows += len(action(arg))
+            seconds.append(time.perf_counter() - started)
+        return seconds, rows
+
+    by_order, rows_a = timed(lambda i: queries.timeline_of(store, i), timeline_ids)
+    by_client, _ = timed(lambda i: queries.timeline_of(store, i), client_ids)
+    by_symbol, rows_b = timed(lambda s: queries.orders(store, symbol=s), symbols)
+    return {
+        "timeline_by_order_id": {**percentiles(by_order), "mean_rows": rows_a / samples},
+        "timeline_by_client_order_id": percentiles(by_client),
+        "orders_by_symbol": {**percentiles(by_symbol), "mean_rows": rows_b / samples},
+    }
+
+
+def lag_while_writing(ledger: Ledger, runner: ProjectionRunner, store: ProjectionStore,
+                      orders: int) -> dict[str, Any]:  # fmt: skip
+    """Save orders one at a time; time from each save until every projection has it."""
+    runner.start_in_background(poll_interval_seconds=0.005)
+    lags: list[float] = []
+    base = (ledger.recorder.max_notification_id() or 0) + 10_000_000
+    try:
+        for i in range(orders):
+            order = worked_order(base + i, symbol=symbol_of(i), correlation_id="lag")
+            recordings = ledger.save(order)
+            target = recordings[-1].notification.id
+            saved = time.perf_counter()
+            while min(store.positions().values()) < target:
+                time.sleep(0.0005)
+            lags.append(time.perf_counter() - saved)
+            time.sleep(0.01)
+    finally:
+        runner.stop()
+    return {"saves": orders, **percentiles(lags), "max_ms": round(max(lags) * 1000, 3)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--query-samples", type=int, default=300)
+    parser.add_argument("--lag-orders", type=int, default=100)
+    args = parser.parse_args()
+    with open_ledger(args.db) as ledger:
+        store = open_projections(args.db)
+        runner = ProjectionRunner(ledger, store)
+        events, bare_rate = bare_read_rate(ledger)
+        started = time.perf_counter()
+        rebuilt = runner.rebuild()
+        rebuild_rate = rebuilt / (time.perf_counter() - started)
+        _, bare_after = bare_read_rate(ledger)
+        bare = max(bare_rate, bare_after)
+        result = {
+            "database": args.db.split("@")[-1],
+            "ledger_events": events,
+            "bare_read_decode_events_per_second": round(bare),
+            "rebuild_events_per_second": round(rebuild_rate),
+            "rebuild_to_bare_ratio": round(rebuild_rate / bare, 3),
+            "queries": query_latency(store, args.query_samples),
+            "lag_while_writing": lag_while_writing(ledger, runner, store, args.lag_orders),
+        }
+        store.close()
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

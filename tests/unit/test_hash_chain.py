@@ -1,0 +1,60 @@
+"""The hash chain: canonical encoding and the links between an order's events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from itertools import pairwise
+from uuid import UUID
+
+import pytest
+from eventsourcing.utils import get_topic
+
+from domain import order_events as ev
+from domain.chain import GENESIS_HASH, canonical, event_hash
+from domain.types import Side
+from tests.builders import fill, working_order
+
+
+def test_each_event_links_to_the_hash_of_the_one_before() -> None:
+    """previous_hash is GENESIS for the first event, then the prior event_hash."""
+    order = working_order()
+    fill(order, "3", execution_id="x-1")
+    events = [e for e in order.pending_events if isinstance(e, ev.OrderEvent)]
+    assert events[0].previous_hash == GENESIS_HASH
+    for before, after in pairwise(events):
+        assert after.previous_hash == before.event_hash
+    assert order.head_hash == events[-1].event_hash
+    assert len({e.event_hash for e in events}) == len(events)
+
+
+def test_the_event_hash_is_over_its_fields_id_version_and_topic() -> None:
+    """Recomputing from the event's fields plus id, version and topic gives its event_hash."""
+    order = working_order()
+    for event in order.pending_events:
+        fields = {**vars(event), "topic": get_topic(type(event))}
+        assert event_hash(fields) == event.event_hash  # type: ignore[attr-defined]
+
+
+def test_the_hash_ignores_only_itself_and_class_version() -> None:
+    """class_version and event_hash are not hashed; every other field is."""
+    fields = {"a": Decimal("1.10"), "event_hash": "x", "class_version": 2}
+    assert event_hash(fields) == event_hash({"a": Decimal("1.10")})
+    assert event_hash(fields) != event_hash({"a": Decimal("1.1")})
+
+
+def test_canonical_keeps_what_distinguishes_values() -> None:
+    """Decimal digits, datetime offsets, UUIDs and enums are encoded without loss or clash."""
+    moment = datetime(2024, 3, 1, 9, 30, tzinfo=timezone(timedelta(hours=-5)))
+    assert canonical(Decimal("1.10")) == {"decimal": "1.10"}
+    assert canonical(Decimal("1.10")) != canonical("1.10")
+    assert canonical(moment) != canonical(moment.astimezone(UTC))
+    assert canonical(UUID(int=1)) == {"uuid": "00000000-0000-0000-0000-000000000001"}
+    assert canonical(Side.BUY) == "BUY"
+    assert canonical((1, [2])) == [1, [2]]
+
+
+def test_canonical_refuses_floats() -> None:
+    """A float cannot be hashed: money is Decimal."""
+    with pytest.raises(TypeError):
+        canonical(1.5)
