@@ -173,7 +173,7 @@ def _fill(row: Row, event: Any, status: OrderStatus) -> OrderStatus:
     if filled >= quantity and row["live_client_order_id"] == event.client_order_id:
         row["live_client_order_id"] = None
         return OrderStatus.ACCEPTED
-    if status in LIVE_STATUSES or status is OrderStatus.PENDING_NEW:
+    if status in LIVE_STATUSES:  # PENDING_NEW stays until Placed, as on the aggregate
         return OrderStatus.PARTIALLY_FILLED
     return status
 

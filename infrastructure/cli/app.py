@@ -9,9 +9,11 @@ import typer
 
 from domain.errors import DomainError
 from infrastructure.cli import execute as execute_command
+from infrastructure.cli import orders as orders_command
 from infrastructure.cli import verify as verify_command
 from infrastructure.cli.context import CliState
 from infrastructure.cli.policy import policy_app
+from infrastructure.cli.projections import projections_app
 from infrastructure.errors import InfrastructureError
 from infrastructure.logging import configure_logging
 from infrastructure.settings import Settings
@@ -49,7 +51,11 @@ def main_options(
 
 app.command("demo")(execute_command.demo)
 app.command("execute")(execute_command.execute)
+app.command("orders")(orders_command.orders)
+app.command("timeline")(orders_command.timeline)
+app.command("quality")(orders_command.quality)
 app.command("verify")(verify_command.verify)
+app.add_typer(projections_app, name="projections", help="Read models: run, rebuild, status.")
 app.add_typer(policy_app, name="policy", help="What-if: the policy's price and re-peg decisions.")
 
 
