@@ -33,9 +33,7 @@ class SmartOrder(Aggregate):
     """
 
     @classmethod
-    def request(
-        cls, request: OrderRequest, config: ExecutionConfig, occurred_at: datetime
-    ) -> SmartOrder:
+    def request(cls, request: OrderRequest, config: ExecutionConfig, occurred_at: datetime) -> SmartOrder:
         """Create the order for a request; its id derives from account and idempotency key."""
         key = request.effective_idempotency_key()
         order_id = order_id_for(request.account, key)
@@ -272,9 +270,7 @@ class SmartOrder(Aggregate):
         self._require_active("accept")
         placement = self.placements.get(client_order_id)
         filled_first = (
-            placement is not None
-            and placement.broker_order_id is None
-            and placement.filled_quantity > 0
+            placement is not None and placement.broker_order_id is None and placement.filled_quantity > 0
         )
         if not filled_first:
             self._require_pending(client_order_id, "accept")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -10,10 +11,12 @@ from domain.config import ExecutionConfig
 from domain.ids import order_id_for
 from domain.requests import OrderRequest
 from domain.types import Quote
+from infrastructure.database_url import DatabaseUrl
 from infrastructure.engine.session import ExecutionSession, Venue
 from infrastructure.ledger import Ledger
 from infrastructure.ports import Asset
 from infrastructure.venue import SimulatedVenue, VirtualClock, synthetic_tape
+from projections import ProjectionRunner, open_projections
 
 #: Where synthetic tapes start when no time is given: a fixed, reproducible market open.
 DEFAULT_SYNTHETIC_START = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
@@ -86,6 +89,25 @@ def resume_point(ledger: Ledger, requests: Sequence[OrderRequest]) -> datetime |
         if not order.is_terminal and (latest is None or order.last_event_at > latest):
             latest = order.last_event_at
     return latest
+
+
+@contextmanager
+def following_projections(
+    ledger: Ledger, database: DatabaseUrl, *, poll_interval_seconds: float
+) -> Iterator[ProjectionRunner]:
+    """The read models follow the ledger on a background thread while the engine works;
+    on exit the runner stops and catches up, so the read models hold every event."""
+    store = open_projections(database)
+    runner = ProjectionRunner(ledger, store)
+    runner.start_in_background(poll_interval_seconds=poll_interval_seconds)
+    try:
+        yield runner
+    finally:
+        runner.stop()
+        try:
+            runner.catch_up()
+        finally:
+            store.close()
 
 
 def execution_session(

@@ -68,9 +68,7 @@ def _postgres_env(parts: object, connect_timeout_seconds: int) -> dict[str, str]
     except ValueError as error:
         raise DatabaseUrlError(f"malformed PostgreSQL URL: bad port ({error})") from None
     if not parts.hostname or not dbname or not parts.username:
-        raise DatabaseUrlError(
-            "malformed PostgreSQL URL: it needs a user, a host and a database name"
-        )
+        raise DatabaseUrlError("malformed PostgreSQL URL: it needs a user, a host and a database name")
     env = {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": unquote(dbname),

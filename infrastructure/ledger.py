@@ -110,9 +110,7 @@ class Ledger(Application[UUID]):
         for notification in self.notifications(topics=(REQUESTED_TOPIC,)):
             yield as_order_id(notification.originator_id)
 
-    def notifications(
-        self, start: int = 1, topics: tuple[str, ...] = ()
-    ) -> Iterator[Notification]:
+    def notifications(self, start: int = 1, topics: tuple[str, ...] = ()) -> Iterator[Notification]:
         """Every stored event from ``start`` on, in notification order, page by page."""
         position = start
         while True:

@@ -18,3 +18,4 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = "console"
     log_level: str = "WARNING"
     database_connect_timeout_seconds: int = 5
+    projection_poll_interval_seconds: float = 0.05

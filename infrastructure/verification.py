@@ -37,8 +37,7 @@ class VerificationReport:
             "orders_checked": self.orders_checked,
             "events_checked": self.events_checked,
             "broken": [
-                {"order_id": str(b.order_id), "version": b.version, "reason": b.reason}
-                for b in self.broken
+                {"order_id": str(b.order_id), "version": b.version, "reason": b.reason} for b in self.broken
             ],
         }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from contextlib import AbstractContextManager
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,11 +17,13 @@ from domain.requests import OrderRequest
 from domain.types import Quote
 from infrastructure.bootstrap import (
     execution_session,
+    following_projections,
     resume_point,
     simulated_venue,
     synthetic_session_tape,
 )
-from infrastructure.cli.context import console, error_console, print_json, state_of
+from infrastructure.cli.context import CliState, console, error_console, print_json, state_of
+from infrastructure.cli.orders import timeline_table
 from infrastructure.cli.summary import summary_json, summary_table
 from infrastructure.config_file import load_execution_config
 from infrastructure.engine.session import SessionResult
@@ -28,6 +31,7 @@ from infrastructure.errors import OrdersFileError
 from infrastructure.ledger import Ledger
 from infrastructure.orders_file import load_orders
 from infrastructure.venue import load_tape
+from projections import ProjectionRunner, open_projections, queries
 
 DEMO_PRICES = {
     "AAPL": Decimal("190.00"), "MSFT": Decimal("410.00"), "NVDA": Decimal("120.00"),
@@ -52,7 +56,8 @@ def execute(
     requests = load_orders(orders_file)
     quotes = load_tape(tape) if tape else _synthetic_for(requests, seed)
     _check_symbols(requests, quotes, orders_file)
-    with state_of(ctx).open_ledger() as ledger:
+    state = state_of(ctx)
+    with state.open_ledger() as ledger, _following(ledger, state):
         result = _run(ledger, requests, quotes, execution_config, seed, quiet=as_json)
     _report(result, as_json, "execute")
     if not result.all_terminal:
@@ -68,10 +73,11 @@ def demo(
     """A simulated rebalance of N orders on a synthetic tape, into the ledger."""
     requests = demo_requests(orders, seed)
     quotes = synthetic_session_tape(sorted(DEMO_PRICES), seed=seed, start_prices=DEMO_PRICES)
-    with state_of(ctx).open_ledger() as ledger:
+    state = state_of(ctx)
+    with state.open_ledger() as ledger, _following(ledger, state):
         result = _run(ledger, requests, quotes, ExecutionConfig(), seed, quiet=as_json)
-        if not as_json:
-            _show_timeline(ledger, _busiest(result))
+    if not as_json:
+        _show_timeline(state, _busiest(result))
     _report(result, as_json, f"demo rebalance (seed {seed})")
     if not as_json:
         console.print(
@@ -144,9 +150,18 @@ def _busiest(result: SessionResult) -> SmartOrder | None:
     return max(result.orders, key=lambda order: order.version, default=None)
 
 
-def _show_timeline(ledger: Ledger, order: SmartOrder | None) -> None:
+def _show_timeline(state: CliState, order: SmartOrder | None) -> None:
     if order is None:
         return
-    from infrastructure.cli.timeline_view import timeline_table
+    store = open_projections(state.database)
+    try:
+        entries = queries.timeline_of(store, str(order.id))
+    finally:
+        store.close()
+    console.print(timeline_table(entries, title=f"timeline of {order.id} (execledger timeline ID)"))
 
-    console.print(timeline_table(ledger.events_of(order.id), title=f"timeline of {order.id}"))
+
+def _following(ledger: Ledger, state: CliState) -> AbstractContextManager[ProjectionRunner]:
+    return following_projections(
+        ledger, state.database, poll_interval_seconds=state.settings.projection_poll_interval_seconds
+    )

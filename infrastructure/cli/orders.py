@@ -31,14 +31,13 @@ def orders(
         return
     table = Table(
         "order", "symbol", "side", "qty", "filled", "avg price", "status", "limit",
-        "re-pegs", "esc.", "correlation", "created", title=f"{len(rows)} order(s)",
+        "re-pegs", "esc.", title=f"{len(rows)} order(s); --json for every field",
     )  # fmt: skip
     for row in rows:
         table.add_row(
             row["order_id"][:8], row["symbol"], row["side"], row["quantity"],
             row["filled_quantity"], _text(row["average_fill_price"]), row["status"],
             _text(row["limit_price"]), str(row["repegs"]), "yes" if row["escalated"] else "",
-            row["correlation_id"], row["created_at"],
         )  # fmt: skip
     console.print(table)
 
@@ -59,15 +58,24 @@ def timeline(
     if as_json:
         print_json(entries)
         return
-    table = Table("order", "v", "occurred at", "+s", "event", "client order", "broker order",
-                  "details")  # fmt: skip
+    console.print(timeline_table(entries))
+
+
+def timeline_table(entries: list[dict[str, Any]], title: str | None = None) -> Table:
+    """One row per event: version, business time, seconds since the previous, what matters.
+
+    The order column appears only when the entries span several orders (a correlation id).
+    """
+    several = len({entry["order_id"] for entry in entries}) > 1
+    table = Table(*(["order"] if several else []), "v", "occurred at (UTC)", "+s", "event",
+                  "details", title=title)  # fmt: skip
     for entry in entries:
-        table.add_row(
-            entry["order_id"][:8], str(entry["version"]), entry["occurred_at"],
-            _text(entry["since_previous_seconds"]), entry["type"],
-            _text(entry["client_order_id"]), _text(entry["broker_order_id"]), _details(entry),
-        )  # fmt: skip
-    console.print(table)
+        cells = [
+            str(entry["version"]), _moment(entry["occurred_at"]),
+            _seconds(entry["since_previous_seconds"]), entry["type"], _details(entry),
+        ]  # fmt: skip
+        table.add_row(*([entry["order_id"][:8]] if several else []), *cells)
+    return table
 
 
 def quality(
@@ -98,12 +106,28 @@ def quality(
     console.print(table)
 
 
-_SHOWN_KEYS = frozenset(queries.TIMELINE_KEYS) | {"config", "metadata"}
+#: The fields an operator reads in the table; ``--json`` carries every field.
+DETAIL_KEYS = (
+    "quantity", "order_type", "limit_price", "method", "bid", "ask", "price", "filled_quantity",
+    "remaining_quantity", "old_price", "new_price", "repeg_number", "error_code", "reason",
+)  # fmt: skip
 
 
 def _details(entry: dict[str, Any]) -> str:
-    parts = [f"{k}={v}" for k, v in entry.items() if k not in _SHOWN_KEYS and v not in (None, [])]
+    parts = [f"{key}={entry[key]}" for key in DETAIL_KEYS if entry.get(key) not in (None, "", [])]
     return " ".join(parts)
+
+
+def _moment(occurred_at: str) -> str:
+    """ISO time shortened for a table: '2026-01-05 14:30:10' (UTC), fractions kept if any."""
+    return occurred_at.replace("T", " ").removesuffix("+00:00")
+
+
+def _seconds(value: object) -> str:
+    if value is None:
+        return ""
+    text = str(value)
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _text(value: object) -> str:

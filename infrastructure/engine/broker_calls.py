@@ -28,9 +28,7 @@ class BrokerCalls:
         self._clock = clock
         self._retrier = retrier
 
-    async def place(
-        self, order: SmartOrder, order_type: OrderType, limit_price: Decimal | None
-    ) -> bool:
+    async def place(self, order: SmartOrder, order_type: OrderType, limit_price: Decimal | None) -> bool:
         """Place the remaining quantity; False (order failed) when the broker refuses it."""
         quantity = order.remaining_quantity
         client_order_id = order.request_placement(
@@ -81,9 +79,7 @@ class BrokerCalls:
 
     def _reject(self, order: SmartOrder, client_order_id: str, code: str, reason: str) -> None:
         now = self._clock.now()
-        order.record_placement_rejected(
-            client_order_id, error_code=code, reason=reason, occurred_at=now
-        )
+        order.record_placement_rejected(client_order_id, error_code=code, reason=reason, occurred_at=now)
         order.fail(f"placement rejected: {reason}", occurred_at=now)
         self._ledger.save_order(order)
         log.warning("placement_rejected", client_order_id=client_order_id, code=code)
@@ -100,9 +96,7 @@ class BrokerCalls:
         broker_order_id = order.placements[order.cancel_pending_for].broker_order_id
         assert broker_order_id is not None
         try:
-            return await self._retrier.call(
-                "cancel", lambda: self._broker.cancel(broker_order_id)
-            )
+            return await self._retrier.call("cancel", lambda: self._broker.cancel(broker_order_id))
         except (CancelRejected, BrokerOrderNotFound) as refusal:
             log.info("cancel_refused", broker_order_id=broker_order_id, reason=str(refusal))
             return None

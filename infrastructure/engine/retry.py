@@ -43,8 +43,13 @@ class Retrier:
                         f"{operation} failed {attempts} times: {error or type(error).__name__}"
                     ) from error
                 delay = self.backoff(attempt)
-                log.warning("venue_call_retry", operation=operation, attempt=attempt,
-                            delay_seconds=str(delay), error=str(error) or type(error).__name__)
+                log.warning(
+                    "venue_call_retry",
+                    operation=operation,
+                    attempt=attempt,
+                    delay_seconds=str(delay),
+                    error=str(error) or type(error).__name__,
+                )
                 await self._clock.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 

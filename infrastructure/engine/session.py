@@ -56,9 +56,7 @@ class SessionResult:
 class ExecutionSession:
     """Works a batch of orders at one venue; one asyncio task per open order."""
 
-    def __init__(
-        self, ledger: Ledger, venue: Venue, config: ExecutionConfig, *, seed: int = 0
-    ) -> None:
+    def __init__(self, ledger: Ledger, venue: Venue, config: ExecutionConfig, *, seed: int = 0) -> None:
         self._ledger = ledger
         self._venue = venue
         self._config = config
@@ -139,4 +137,3 @@ def _order_id_of(update: OrderUpdate) -> UUID | None:
         return UUID(prefix)
     except ValueError:
         return None
-

@@ -19,7 +19,7 @@ def ledger(database_url: str) -> Ledger:
 
 
 def test_buy_repegs_twice_then_escalates_to_market(ledger: Ledger) -> None:
-    """BUY 50 on escalation.csv: 100.02, re-peg 101.12 (20 @ 101.10), 101.72 (20 @ 101.70), market 10 @ 102.50."""
+    """BUY 50: 100.02, re-peg 101.12 (20 @ 101.10), re-peg 101.72 (20 @ 101.70), market 10 @ 102.50."""
     order = run_batch(ledger, "escalation.csv", [request("XYZ", "BUY", "50")]).orders[0]
     names = ("limit_price", "new_price", "old_price", "repeg_number", "quantity", "price",
              "order_type", "filled_quantity", "remaining_quantity")  # fmt: skip

@@ -13,7 +13,7 @@ from tests.e2e.test_execute_cli import execledger
 
 
 def test_ctrl_c_stops_cleanly_and_the_same_file_resumes(tmp_path: Path, sqlite_url: str) -> None:
-    """SIGINT mid-batch: exit 130 without a traceback; the ledger verifies; re-running finishes every order."""
+    """SIGINT mid-batch: exit 130, no traceback; the ledger verifies; a re-run finishes every order."""
     rows = "\n".join(f"{'AAPL' if n % 2 else 'MSFT'},{'BUY' if n % 3 else 'SELL'},{(n % 7 + 1) * 300}"
                      for n in range(400))  # fmt: skip
     path = tmp_path / "orders.csv"

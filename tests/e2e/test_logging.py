@@ -12,12 +12,16 @@ from infrastructure.logging import configure_logging
 from tests.e2e.scenario import request, run_batch
 
 
-def test_every_engine_line_carries_the_correlation_id(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_engine_line_carries_the_correlation_id(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Working an order at INFO: every line about the order is JSON with its correlation id and order id."""
     configure_logging(log_format="json", level="INFO")
     try:
         with open_ledger(sqlite_url) as ledger:
-            order = run_batch(ledger, "escalation.csv", [request("XYZ", "BUY", "50", correlation_id="rebal-42")]).orders[0]
+            order = run_batch(
+                ledger, "escalation.csv", [request("XYZ", "BUY", "50", correlation_id="rebal-42")]
+            ).orders[0]
     finally:
         configure_logging(level="WARNING")
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
@@ -34,5 +38,5 @@ def test_secrets_are_redacted(capsys: pytest.CaptureFixture[str]) -> None:
     finally:
         configure_logging(level="WARNING")
     err = capsys.readouterr().err
-    assert "s3cr3t" not in err and "AKXXXX" not in err and "pw\"" not in err
+    assert "s3cr3t" not in err and "AKXXXX" not in err and 'pw"' not in err
     assert json.loads(err.strip().splitlines()[-1])["secret_key"] == "***"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from decimal import Decimal
 
 from domain.config import ExecutionConfig
@@ -25,10 +26,8 @@ async def _run_until_killed(ledger: Ledger, seconds: Decimal) -> None:
         work.cancel()
 
     venue.clock.spawn(kill(), name="kill")
-    try:
+    with contextlib.suppress(asyncio.CancelledError):
         await work
-    except asyncio.CancelledError:
-        pass
 
 
 def test_a_killed_batch_resumes_where_it_stopped(database_url: str) -> None:
@@ -77,7 +76,7 @@ def test_resume_settles_a_placement_that_was_never_answered(database_url: str) -
 
 
 def test_a_cancel_recorded_but_never_sent_is_resent_on_restart(sqlite_url: str) -> None:
-    """Crash between CancelRequested and the broker call: on restart the cancel goes out and Canceled follows."""
+    """Crash between CancelRequested and the broker call: on restart the cancel goes out, then Canceled."""
     with open_ledger(sqlite_url) as ledger:
         ports, venue = simulated_venue(load_tape(TAPES / "escalation.csv"))
         config = ExecutionConfig()
@@ -90,10 +89,8 @@ def test_a_cancel_recorded_but_never_sent_is_resent_on_restart(sqlite_url: str) 
                 work.cancel()
 
             venue.clock.spawn(kill(), name="kill")
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await work
-            except asyncio.CancelledError:
-                pass
 
         async def restart() -> None:
             order = ledger.order(next(ledger.order_ids()))

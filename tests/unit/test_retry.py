@@ -47,7 +47,7 @@ class Flaky:
 
 
 def test_transient_errors_are_retried_with_capped_exponential_backoff() -> None:
-    """Three transient failures, then success: three sleeps of 0.5, 1.0, 1.5 (capped) times 50-100 % jitter."""
+    """Three transient failures, then success: sleeps of 0.5, 1.0, 1.5 (capped) times 50-100 % jitter."""
     clock, call = RecordingClock(), Flaky(3, TransientBrokerError("503"))
     assert asyncio.run(Retrier(CONFIG, clock).call("place", call)) == "ok"
     assert call.calls == 4
