@@ -34,7 +34,9 @@ def main_options(
         None, "--db", envvar="EXECLEDGER_DATABASE_URL",
         help="sqlite:///path.db (default sqlite:///execledger.db) or postgresql://user:pass@host/db",
     ),
-    log_format: str = typer.Option("console", "--log-format", help="console or json"),
+    log_format: str = typer.Option(
+        "console", "--log-format", envvar="EXECLEDGER_LOG_FORMAT", help="console or json"
+    ),
     log_level: str = typer.Option("WARNING", "--log-level", envvar="EXECLEDGER_LOG_LEVEL"),
 ) -> None:  # fmt: skip
     """Event-sourced execution ledger for smart limit orders."""
