@@ -14,11 +14,13 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
+from domain import lifecycle
 from domain import order_events as ev
 from domain.chain import GENESIS_HASH, event_hash
 from domain.config import ExecutionConfig
 from domain.errors import DomainError, IllegalTransition, Overfill, UnknownPlacement
 from domain.ids import ClientOrderId, client_order_id_for, order_id_for
+from domain.lifecycle import Lifecycle
 from domain.placement import Placement
 from domain.requests import OrderRequest
 from domain.status import IDLE_STATUSES, LIVE_STATUSES, OrderStatus
@@ -84,7 +86,6 @@ class SmartOrder(Aggregate):
         """Initial state, from the Requested event."""
         self.symbol: str = event.symbol
         self.side: Side = event.side
-        self.quantity: Decimal = event.quantity
         self.requested_quantity: Decimal = event.quantity
         self.urgency: Urgency = event.urgency
         self.complete_exit: bool = event.complete_exit
@@ -92,13 +93,11 @@ class SmartOrder(Aggregate):
         self.idempotency_key: str = event.idempotency_key
         self.correlation_id: str = event.correlation_id
         self.config_snapshot: dict[str, Any] = event.config
-        self.status = OrderStatus.NEW
+        self.lifecycle: Lifecycle = lifecycle.requested(event.quantity)
         self.fractionable: bool | None = None
         self.placements: dict[str, Placement] = {}
         self.placement_count = 0
-        self.live_client_order_id: str | None = None
         self.execution_ids: set[str] = set()
-        self.filled_quantity = Decimal(0)
         self.filled_notional = Decimal(0)
         self.price_history: list[Decimal] = []
         self.limit_price: Decimal | None = None
@@ -108,7 +107,6 @@ class SmartOrder(Aggregate):
         self.escalated = False
         self.last_placed_at: datetime | None = None
         self.first_fill_at: datetime | None = None
-        self.cancel_pending_for: str | None = None
         self.terminal_reason: str | None = None
         self.created_at: datetime = event.occurred_at
         self.last_event_at: datetime = event.occurred_at
@@ -127,9 +125,34 @@ class SmartOrder(Aggregate):
         return ExecutionConfig.model_validate(self.config_snapshot)
 
     @property
+    def status(self) -> OrderStatus:
+        """Where the order stands (domain.lifecycle holds the rules)."""
+        return self.lifecycle.status
+
+    @property
+    def quantity(self) -> Decimal:
+        """The quantity to fill: as requested, or as preflight adjusted it."""
+        return self.lifecycle.quantity
+
+    @property
+    def filled_quantity(self) -> Decimal:
+        """Filled so far, over the whole chain of broker orders."""
+        return self.lifecycle.filled_quantity
+
+    @property
     def remaining_quantity(self) -> Decimal:
         """Quantity still to fill: requested (after preflight) less filled."""
-        return self.quantity - self.filled_quantity
+        return self.lifecycle.remaining_quantity
+
+    @property
+    def live_client_order_id(self) -> str | None:
+        """The client order id of the broker order working now (or requested), if any."""
+        return self.lifecycle.live_client_order_id
+
+    @property
+    def cancel_pending_for(self) -> str | None:
+        """The client order id whose cancel awaits the broker's answer, if any."""
+        return self.lifecycle.cancel_pending_for
 
     @property
     def average_fill_price(self) -> Decimal | None:
@@ -269,8 +292,12 @@ class SmartOrder(Aggregate):
         """The broker accepted the placement (its fills may have been recorded before)."""
         self._require_active("accept")
         placement = self.placements.get(client_order_id)
+        fills = self.lifecycle.broker_orders.get(client_order_id)
         filled_first = (
-            placement is not None and placement.broker_order_id is None and placement.filled_quantity > 0
+            placement is not None
+            and placement.broker_order_id is None
+            and fills is not None
+            and fills.filled > 0
         )
         if not filled_first:
             self._require_pending(client_order_id, "accept")

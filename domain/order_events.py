@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import Aggregate
 
+from domain import lifecycle
+from domain.lifecycle import Lifecycle
 from domain.placement import Placement
-from domain.status import LIVE_STATUSES, OrderStatus
+from domain.status import OrderStatus
 from domain.types import OrderType, QuoteSource, Side, TimeInForce, Urgency
 
 if TYPE_CHECKING:
@@ -32,11 +34,16 @@ class OrderEvent(Aggregate.Event):
     def apply(self, aggregate: Any) -> None:
         order: SmartOrder = aggregate
         self.change(order)
+        order.lifecycle = self.advance(order.lifecycle)
         order.head_hash = self.event_hash
         order.last_event_at = self.occurred_at
 
     def change(self, order: SmartOrder) -> None:
-        """The event's effect on the order's state (nothing, by default)."""
+        """The event's effect on the order's state beyond its lifecycle (none by default)."""
+
+    def advance(self, state: Lifecycle) -> Lifecycle:
+        """The event's effect on status and quantities; shared with the read model."""
+        return state
 
 
 class Requested(OrderEvent, Aggregate.Created):
@@ -54,6 +61,9 @@ class Requested(OrderEvent, Aggregate.Created):
     def change(self, order: SmartOrder) -> None:
         order.on_requested(self)
 
+    def advance(self, state: Lifecycle) -> Lifecycle:
+        return lifecycle.requested(self.quantity)
+
 
 class Validated(OrderEvent):
     """Preflight passed with the quantity unchanged."""
@@ -64,7 +74,9 @@ class Validated(OrderEvent):
 
     def change(self, order: SmartOrder) -> None:
         order.fractionable = self.fractionable
-        order.status = OrderStatus.ACCEPTED
+
+    def advance(self, state: Lifecycle) -> Lifecycle:
+        return lifecycle.accepted(state, state.quantity)
 
 
 class QuantityAdjusted(OrderEvent):
@@ -78,8 +90,9 @@ class QuantityAdjusted(OrderEvent):
 
     def change(self, order: SmartOrder) -> None:
         order.fractionable = self.fractionable
-        order.quantity = self.new_quantity
-        order.status = OrderStatus.ACCEPTED
+
+    def advance(self, state: Lifecycle) -> Lifecycle:
+        return lifecycle.accepted(state, self.new_quantity)
 
 
 class Denied(OrderEvent):
@@ -88,8 +101,10 @@ class Denied(OrderEvent):
     reason: str
 
     def change(self, order: SmartOrder) -> None:
-        order.status = OrderStatus.DENIED
         order.terminal_reason = self.reason
+
+    def advance(self, state: Lifecycle) -> Lifecycle:
+        return lifecycle.closed(state, OrderStatus.DENIED)
 
 
 class Quoted(OrderEvent):
@@ -157,12 +172,13 @@ class PlacementRequested(OrderEvent):
             limit_price=self.limit_price,
         )
         order.placement_count = self.placement_number
-        order.live_client_order_id = self.client_order_id
         order.decided_price = None
         if self.limit_price is not None:
             order.price_history.append(self.limit_price)
             order.limit_price = self.limit_price
-        order.status = OrderStatus.PENDING_NEW
+
+    def advance(self, state: Lifecycle) -> Lifecycle:
+        return lifecycle.placement_requested(state, self.client_order_id, self.quantity)
 
 
 class Placed(OrderEvent):
@@ -176,9 +192,9 @@ class Placed(OrderEvent):
         placement = order.placements[self.client_order_id]
         order.placements[self.client_order_id] = placement.accepted(self.broker_order_id)
         order.last_placed_at = self.occurred_at
-        if order.status is OrderStatus.PENDING_NEW:
-            has_fills = placement.filled_quantity > 0
-            order.status = OrderStatus.PARTIALLY_FILLED if has_fills else OrderStatus.WORKING
+
+    def advance(self, state: Lifecycle) -> Lifecycle:
+        return lifecycle.placed(state, self.client_order_id)
 
 
 class PlacementRejected(OrderEvent):
@@ -188,9 +204,8 @@ class PlacementRejected(OrderEvent):
     error_code: str
     reason: str
 
-    def change(self, order: SmartOrder) -> None:
-        order.live_client_order_id = None
-        order.status = OrderStatus.ACCEPTED
+    def advance(self, state: Lifecycle) -> Lifecycle:
+        return lifecycle.placement_rejected(state)
 
 
 class _Fill(OrderEvent):
@@ -206,23 +221,12 @@ class _Fill(OrderEvent):
 
     def change(self, order: SmartOrder) -> None:
         order.execution_ids.add(self.execution_id)
-        order.filled_quantity += self.quantity
         order.filled_notional += self.quantity * self.price
-        placement = order.placements[self.client_order_id].with_fill(self.quantity)
-        order.placements[self.client_order_id] = placement
         if order.first_fill_at is None:
             order.first_fill_at = self.occurred_at
-        if order.status.is_terminal:
-            return  # a late fill is recorded; the terminal status stands
-        if order.remaining_quantity == 0:
-            order.status = OrderStatus.FILLED
-            order.live_client_order_id = None
-        elif placement.is_fully_filled and order.live_client_order_id == placement.client_order_id:
-            order.live_client_order_id = None
-            order.status = OrderStatus.ACCEPTED
-        elif order.status in LIVE_STATUSES:
-            order.status = OrderStatus.PARTIALLY_FILLED
-        # PENDING_NEW stays until the broker's answer: Placed then sees the fills.
+
+    def advance(self, state: Lifecycle) -> Lifecycle:
+        return lifecycle.filled(state, self.client_order_id, self.quantity)
 
 
 class PartiallyFilled(_Fill):
@@ -240,9 +244,8 @@ class CancelRequested(OrderEvent):
     broker_order_id: str
     reason: str
 
-    def change(self, order: SmartOrder) -> None:
-        order.cancel_pending_for = self.client_order_id
-        order.status = OrderStatus.PENDING_CANCEL
+    def advance(self, state: Lifecycle) -> Lifecycle:
+        return lifecycle.cancel_requested(state, self.client_order_id)
 
 
 class Canceled(OrderEvent):
@@ -252,12 +255,8 @@ class Canceled(OrderEvent):
     broker_order_id: str
     reason: str
 
-    def change(self, order: SmartOrder) -> None:
-        order.cancel_pending_for = None
-        if order.live_client_order_id == self.client_order_id:
-            order.live_client_order_id = None
-        if not order.status.is_terminal and order.status is not OrderStatus.FILLED:
-            order.status = OrderStatus.CANCELED
+    def advance(self, state: Lifecycle) -> Lifecycle:
+        return lifecycle.canceled(state, self.client_order_id)
 
 
 class CancelRejected(OrderEvent):
@@ -267,12 +266,8 @@ class CancelRejected(OrderEvent):
     broker_order_id: str
     reason: str
 
-    def change(self, order: SmartOrder) -> None:
-        order.cancel_pending_for = None
-        live = order.live_placement
-        if order.status is OrderStatus.PENDING_CANCEL and live is not None:
-            has_fills = live.filled_quantity > 0
-            order.status = OrderStatus.PARTIALLY_FILLED if has_fills else OrderStatus.WORKING
+    def advance(self, state: Lifecycle) -> Lifecycle:
+        return lifecycle.cancel_rejected(state)
 
 
 class Repegged(OrderEvent):
@@ -310,8 +305,10 @@ class Completed(OrderEvent):
     filled_quantity: Decimal
 
     def change(self, order: SmartOrder) -> None:
-        order.status = OrderStatus.COMPLETED
         order.terminal_reason = self.reason
+
+    def advance(self, state: Lifecycle) -> Lifecycle:
+        return lifecycle.closed(state, OrderStatus.COMPLETED)
 
 
 class Expired(OrderEvent):
@@ -320,8 +317,10 @@ class Expired(OrderEvent):
     reason: str
 
     def change(self, order: SmartOrder) -> None:
-        order.status = OrderStatus.EXPIRED
         order.terminal_reason = self.reason
+
+    def advance(self, state: Lifecycle) -> Lifecycle:
+        return lifecycle.closed(state, OrderStatus.EXPIRED)
 
 
 class Failed(OrderEvent):
@@ -330,8 +329,10 @@ class Failed(OrderEvent):
     reason: str
 
     def change(self, order: SmartOrder) -> None:
-        order.status = OrderStatus.FAILED
         order.terminal_reason = self.reason
+
+    def advance(self, state: Lifecycle) -> Lifecycle:
+        return lifecycle.closed(state, OrderStatus.FAILED)
 
 
 CATALOGUE: tuple[type[OrderEvent], ...] = (

@@ -169,7 +169,7 @@ class SmartOrderMachine(RuleBasedStateMachine):
         order = self.order
         assert Decimal(0) <= order.filled_quantity <= order.quantity
         assert order.remaining_quantity == order.quantity - order.filled_quantity
-        total = sum((p.filled_quantity for p in order.placements.values()), Decimal(0))
+        total = sum((b.filled for b in order.lifecycle.broker_orders.values()), Decimal(0))
         assert total == order.filled_quantity
 
     @invariant()
