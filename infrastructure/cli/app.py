@@ -14,6 +14,7 @@ from infrastructure.cli import verify as verify_command
 from infrastructure.cli.context import CliState
 from infrastructure.cli.policy import policy_app
 from infrastructure.cli.projections import projections_app
+from infrastructure.cli.report import report_app
 from infrastructure.errors import InfrastructureError
 from infrastructure.logging import configure_logging
 from infrastructure.settings import Settings
@@ -58,6 +59,7 @@ app.command("timeline")(orders_command.timeline)
 app.command("quality")(orders_command.quality)
 app.command("verify")(verify_command.verify)
 app.add_typer(projections_app, name="projections", help="Read models: run, rebuild, status.")
+app.add_typer(report_app, name="report", help="Reports: execution-quality.")
 app.add_typer(policy_app, name="policy", help="What-if: the policy's price and re-peg decisions.")
 
 

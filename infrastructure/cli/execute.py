@@ -76,10 +76,9 @@ def demo(
     state = state_of(ctx)
     with state.open_ledger() as ledger, _following(ledger, state):
         result = _run(ledger, requests, quotes, ExecutionConfig(), seed, quiet=as_json)
-    if not as_json:
-        _show_timeline(state, _busiest(result))
     _report(result, as_json, f"demo rebalance (seed {seed})")
     if not as_json:
+        _show_timeline(state, _busiest(result))
         console.print(
             "Next: [bold]execledger orders[/], [bold]execledger timeline ORDER_ID[/], "
             "[bold]execledger verify[/], [bold]execledger quality[/]"

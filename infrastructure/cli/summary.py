@@ -23,7 +23,8 @@ def summary_table(result: SessionResult, title: str) -> Table:
     """One row per order of the session."""
     table = Table(title=title)
     for column in ("order", "symbol", "side", "qty", "filled", "avg px", "status", "re-pegs", "esc"):
-        table.add_column(column, justify="right" if column in ("qty", "filled", "avg px") else "left")
+        numeric = column in ("qty", "filled", "avg px")
+        table.add_column(column, justify="right" if numeric else "left", no_wrap=True)
     for order in result.orders:
         table.add_row(
             str(order.id)[:8], order.symbol, order.side.value, str(order.quantity),
