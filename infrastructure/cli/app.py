@@ -10,6 +10,7 @@ import typer
 from domain.errors import DomainError
 from infrastructure.cli import execute as execute_command
 from infrastructure.cli import orders as orders_command
+from infrastructure.cli import replay as replay_command
 from infrastructure.cli import verify as verify_command
 from infrastructure.cli.context import CliState
 from infrastructure.cli.policy import policy_app
@@ -57,6 +58,7 @@ app.command("execute")(execute_command.execute)
 app.command("orders")(orders_command.orders)
 app.command("timeline")(orders_command.timeline)
 app.command("quality")(orders_command.quality)
+app.command("replay")(replay_command.replay)
 app.command("verify")(verify_command.verify)
 app.add_typer(projections_app, name="projections", help="Read models: run, rebuild, status.")
 app.add_typer(report_app, name="report", help="Reports: execution-quality.")
