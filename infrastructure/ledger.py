@@ -30,6 +30,7 @@ from infrastructure.transcodings import register_ledger_transcodings
 
 REQUESTED_TOPIC = get_topic(Requested)
 PAGE_SIZE = 500
+TABLE_CREATION_ATTEMPTS = 3
 
 
 class OrderNotFound(InfrastructureError):
@@ -144,12 +145,28 @@ def open_ledger(url: str | DatabaseUrl, extra_env: Mapping[str, str] | None = No
     """Open (creating tables if needed) the ledger the URL names."""
     database = url if isinstance(url, DatabaseUrl) else parse_database_url(url)
     env = {**database.env, **(extra_env or {})}
-    try:
-        return Ledger(env=env)
-    except (PersistenceError, sqlite3.Error, OSError) as error:
-        raise DatabaseUnavailable(
-            f"cannot open the ledger at {database.redacted}: {_first_line(error)}"
-        ) from error
+    for attempt in range(1, TABLE_CREATION_ATTEMPTS + 1):
+        try:
+            return Ledger(env=env)
+        except PersistenceError as error:
+            # Processes opening a fresh PostgreSQL schema at once race to create its
+            # tables ("tuple concurrently updated", a duplicate pg_type row); the losers
+            # find the tables there on a retry.
+            if _lost_creation_race(error) and attempt < TABLE_CREATION_ATTEMPTS:
+                continue
+            raise DatabaseUnavailable(
+                f"cannot open the ledger at {database.redacted}: {_first_line(error)}"
+            ) from error
+        except (sqlite3.Error, OSError) as error:
+            raise DatabaseUnavailable(
+                f"cannot open the ledger at {database.redacted}: {_first_line(error)}"
+            ) from error
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _lost_creation_race(error: BaseException) -> bool:
+    text = str(error)
+    return "concurrently" in text or "pg_type_typname_nsp_index" in text or "already exists" in text
 
 
 def _first_line(error: BaseException) -> str:
