@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from enum import Enum
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import (
     JSONTranscoder,
@@ -30,7 +32,8 @@ from infrastructure.transcodings import register_ledger_transcodings
 
 REQUESTED_TOPIC = get_topic(Requested)
 PAGE_SIZE = 500
-TABLE_CREATION_ATTEMPTS = 3
+#: PostgreSQL advisory lock key held while the ledger's and read models' tables are created.
+TABLE_CREATION_LOCK = 7_303_734_251_902
 
 
 class OrderNotFound(InfrastructureError):
@@ -145,28 +148,36 @@ def open_ledger(url: str | DatabaseUrl, extra_env: Mapping[str, str] | None = No
     """Open (creating tables if needed) the ledger the URL names."""
     database = url if isinstance(url, DatabaseUrl) else parse_database_url(url)
     env = {**database.env, **(extra_env or {})}
-    for attempt in range(1, TABLE_CREATION_ATTEMPTS + 1):
-        try:
+    try:
+        with creating_tables_alone(database):
             return Ledger(env=env)
-        except PersistenceError as error:
-            # Processes opening a fresh PostgreSQL schema at once race to create its
-            # tables ("tuple concurrently updated", a duplicate pg_type row); the losers
-            # find the tables there on a retry.
-            if _lost_creation_race(error) and attempt < TABLE_CREATION_ATTEMPTS:
-                continue
-            raise DatabaseUnavailable(
-                f"cannot open the ledger at {database.redacted}: {_first_line(error)}"
-            ) from error
-        except (sqlite3.Error, OSError) as error:
-            raise DatabaseUnavailable(
-                f"cannot open the ledger at {database.redacted}: {_first_line(error)}"
-            ) from error
-    raise AssertionError("unreachable")  # pragma: no cover
+    except (PersistenceError, psycopg.Error, sqlite3.Error, OSError) as error:
+        raise DatabaseUnavailable(
+            f"cannot open the ledger at {database.redacted}: {_first_line(error)}"
+        ) from error
 
 
-def _lost_creation_race(error: BaseException) -> bool:
-    text = str(error)
-    return "concurrently" in text or "pg_type_typname_nsp_index" in text or "already exists" in text
+@contextmanager
+def creating_tables_alone(database: DatabaseUrl) -> Iterator[None]:
+    """Serialise table creation between processes (a PostgreSQL advisory lock).
+
+    Processes opening a fresh PostgreSQL schema at once would race to create the same
+    tables ("tuple concurrently updated"); SQLite serialises writers by itself.
+    """
+    if database.is_sqlite:
+        yield
+        return
+    env = database.env
+    with psycopg.connect(
+        host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"], dbname=env["POSTGRES_DBNAME"],
+        user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"],
+        connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]), autocommit=True,
+    ) as connection:  # fmt: skip
+        connection.execute("SELECT pg_advisory_lock(%s)", (TABLE_CREATION_LOCK,))
+        try:
+            yield
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(%s)", (TABLE_CREATION_LOCK,))
 
 
 def _first_line(error: BaseException) -> str:
