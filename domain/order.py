@@ -86,7 +86,7 @@ class SmartOrder(Aggregate):
         """Initial state, from the Requested event."""
         self.symbol: str = event.symbol
         self.side: Side = event.side
-        self.requested_quantity: Decimal = event.quantity
+        self.requested_quantity: Decimal = event.quantity  # before any preflight adjustment
         self.urgency: Urgency = event.urgency
         self.complete_exit: bool = event.complete_exit
         self.account: str = event.account
@@ -100,7 +100,6 @@ class SmartOrder(Aggregate):
         self.execution_ids: set[str] = set()
         self.filled_notional = Decimal(0)
         self.price_history: list[Decimal] = []
-        self.limit_price: Decimal | None = None
         self.decided_price: Decimal | None = None
         self.last_quote: dict[str, Any] | None = None
         self.repegs = 0
@@ -123,6 +122,11 @@ class SmartOrder(Aggregate):
     def config(self) -> ExecutionConfig:
         """The execution config recorded when the order was created."""
         return ExecutionConfig.model_validate(self.config_snapshot)
+
+    @property
+    def limit_price(self) -> Decimal | None:
+        """The limit price last sent (None before any limit placement)."""
+        return self.price_history[-1] if self.price_history else None
 
     @property
     def status(self) -> OrderStatus:

@@ -175,7 +175,6 @@ class PlacementRequested(OrderEvent):
         order.decided_price = None
         if self.limit_price is not None:
             order.price_history.append(self.limit_price)
-            order.limit_price = self.limit_price
 
     def advance(self, state: Lifecycle) -> Lifecycle:
         return lifecycle.placement_requested(state, self.client_order_id, self.quantity)
