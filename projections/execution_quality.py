@@ -64,7 +64,9 @@ class ExecutionQualityProjection:
     state_table = TABLE
     log_table = None
 
-    def fold(self, state: Row | None, event: ev.OrderEvent, position: int) -> tuple[Row, None]:
+    def fold(
+        self, state: Row | None, event: ev.OrderEvent, position: int, fields_json: str | None = None
+    ) -> tuple[Row, None]:
         """The new row; ``state`` may be updated in place (the runner passes its own copy)."""
         if state is None:
             row = _requested(event)

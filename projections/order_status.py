@@ -59,7 +59,9 @@ class OrderStatusProjection:
     state_table = TABLE
     log_table = None
 
-    def fold(self, state: Row | None, event: ev.OrderEvent, position: int) -> tuple[Row, None]:
+    def fold(
+        self, state: Row | None, event: ev.OrderEvent, position: int, fields_json: str | None = None
+    ) -> tuple[Row, None]:
         """The new row; ``state`` may be updated in place (the runner passes its own copy)."""
         if state is None:
             row = _requested(event)
@@ -67,7 +69,7 @@ class OrderStatusProjection:
             row = state
             handler = _HANDLERS.get(type(event))
             if handler is not None:
-                row["status"] = handler(row, event, OrderStatus(row["status"])).value
+                row["status"] = handler(row, event, _STATUS_OF[row["status"]]).value
         row["updated_at"] = event.occurred_at
         row["version"] = event.originator_version
         row["position"] = position
@@ -186,6 +188,9 @@ def _canceled(row: Row, event: Any, status: OrderStatus) -> OrderStatus:
         return OrderStatus.CANCELED
     return status
 
+
+#: OrderStatus(value) without the Enum call's overhead (a fold does it for most events).
+_STATUS_OF: dict[str, OrderStatus] = {status.value: status for status in OrderStatus}
 
 _Handler = Callable[[Row, Any, OrderStatus], OrderStatus]
 _HANDLERS: dict[type[Any], _Handler] = {

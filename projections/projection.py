@@ -25,10 +25,15 @@ class Projection(Protocol):
     @property
     def log_table(self) -> Table | None: ...
 
-    def fold(self, state: Row | None, event: OrderEvent, position: int) -> tuple[Row, Row | None]:
+    def fold(
+        self, state: Row | None, event: OrderEvent, position: int, fields_json: str | None = None
+    ) -> tuple[Row, Row | None]:
         """The order's new state row, and the log row this event appends (if any).
 
         ``state`` is the runner's own copy: a fold may update it in place and return it.
+        ``fields_json`` is the event's business fields as JSON if the runner already has
+        them (``values.business_fields_json(event)`` exactly); a fold that needs them
+        encodes them itself when it is None.
         """
         ...
 

@@ -7,11 +7,12 @@ CLI prints with ``--json``.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
 from projections import execution_quality, order_status, timeline
-from projections.schema import Row
+from projections.schema import Row, Table
 from projections.store import ProjectionStore
 from projections.values import json_ready
 
@@ -32,6 +33,15 @@ QUALITY_KEYS = (
 )  # fmt: skip
 
 
+def _narrowed(table: Table, keys: tuple[str, ...]) -> Table:
+    """The table spec with only the columns a query shows (fewer to read and convert)."""
+    return replace(table, columns=tuple(c for c in table.columns if c.name in keys))
+
+
+_ORDERS_TABLE = _narrowed(order_status.TABLE, ORDER_KEYS)
+_QUALITY_TABLE = _narrowed(execution_quality.TABLE, QUALITY_KEYS)
+
+
 def orders(
     store: ProjectionStore, *, status: str | None = None, symbol: str | None = None
 ) -> list[dict[str, Any]]:
@@ -41,7 +51,7 @@ def orders(
         where["status"] = status.strip().lower()
     if symbol:
         where["symbol"] = symbol.strip().upper()
-    rows = store.select(order_status.TABLE, where, order_by=("created_at", "order_id"))
+    rows = store.select(_ORDERS_TABLE, where, order_by=("created_at", "order_id"))
     return [_pick(row, ORDER_KEYS) for row in rows]
 
 
@@ -86,7 +96,7 @@ def timeline_entry(row: Row) -> dict[str, Any]:
 def quality(store: ProjectionStore, *, symbol: str | None = None) -> list[dict[str, Any]]:
     """Execution-quality figures per order, oldest first, optionally of one symbol."""
     where = {"symbol": symbol.strip().upper()} if symbol else {}
-    rows = store.select(execution_quality.TABLE, where, order_by=("requested_at", "order_id"))
+    rows = store.select(_QUALITY_TABLE, where, order_by=("requested_at", "order_id"))
     return [_pick(row, QUALITY_KEYS) for row in rows]
 
 

@@ -6,6 +6,13 @@ events at or below a projection's position are skipped (a duplicate delivery or 
 concurrent runner changes nothing), the rows are folded and written, and the
 positions advance, all committed together.
 
+Speed (docs/performance.md): the runner reads the stored events itself when the store
+shares the ledger's database (same rows, same order as ``select_notifications``) and
+decodes them with ``decoding.EventDecoder`` (the mapper's events, plus each event's
+fields as JSON for the timeline); it keeps the rows it committed in memory between
+batches, valid while the tracked positions are the ones it committed; a rebuild
+builds the secondary indexes once at the end.
+
 Gaps: both ledger backends commit notification ids in id order (SQLite has one
 writer at a time; eventsourcing's PostgreSQL recorder inserts under an EXCLUSIVE
 table lock), so a reader never sees id n+1 before id n commits; a gap left by a
@@ -14,6 +21,7 @@ rolled-back insert is permanent and safe to pass.
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -21,11 +29,15 @@ from typing import Any, Protocol
 from eventsourcing.persistence import Notification
 
 from domain.order_events import OrderEvent, Requested
+from projections.decoding import Decoded, EventDecoder, RawEvent, order_key
 from projections.projection import Projection
 from projections.registry import ALL_PROJECTIONS, select_projections
+from projections.schema import Row
 from projections.store import ProjectionStore, StoreTransaction
 
 DEFAULT_BATCH_SIZE = 2000
+#: Rows of one projection kept between batches; past this the cache starts again.
+CACHE_ROWS = 10_000
 ProgressCallback = Callable[[int, int], None]  # (position reached, ledger position)
 
 
@@ -57,6 +69,10 @@ class ProjectionRunner:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self.error: BaseException | None = None
+        self._decoder = EventDecoder(ledger.mapper)
+        self._events_table = store.events_table_of(ledger.recorder)
+        self._caches: dict[str, dict[Any, Row]] = {}
+        self._cached_at: dict[str, int] = {}
 
     # ---- following ----------------------------------------------------------------
 
@@ -66,9 +82,8 @@ class ProjectionRunner:
 
     def process(self, notifications: Sequence[Notification]) -> int:
         """Apply one delivered batch (already-applied events are skipped)."""
-        events = [(n.id, self._ledger.mapper.to_domain_event(n)) for n in notifications]
         with self._lock:
-            return self._apply(self._projections, events)
+            return self._apply(self._projections, self._decoder.decode_notifications(notifications))
 
     def run_forever(self, poll_interval_seconds: float, stop_event: threading.Event) -> None:
         """Catch up, then poll every ``poll_interval_seconds`` until ``stop_event`` is set."""
@@ -103,8 +118,24 @@ class ProjectionRunner:
         """Drop the named projections (all by default) and rebuild them from the first event."""
         chosen = tuple(p for p in select_projections(names) if p in self._projections)
         with self._lock:
-            self._store.reset(chosen)
-        return self._catch_up(chosen, progress_callback)
+            self._forget()
+            self._store.reset(chosen, indexes=False)
+        collecting = gc.isenabled()
+        try:
+            if collecting:
+                # Batches allocate many short-lived dicts and no cycles; the cyclic
+                # collector would walk the whole growing heap again and again.
+                gc.disable()
+            with self._store.bulk_loading():
+                applied = self._catch_up(chosen, progress_callback)
+        finally:
+            if collecting:
+                gc.enable()
+        with self._lock:
+            # The secondary indexes (and the timeline's key), built once over all the rows.
+            # A rebuild killed before this gets them from the next ensure (open_projections).
+            self._store.ensure(chosen)
+        return applied
 
     def ledger_position(self) -> int:
         """The ledger's last notification id (0 when empty)."""
@@ -139,47 +170,99 @@ class ProjectionRunner:
             with self._lock:
                 positions = self._store.positions()
                 start = min(positions.get(p.name, 0) for p in projections) + 1
-                notifications = self._ledger.recorder.select_notifications(start, self._batch_size)
-                if not notifications:
+                rows = self._read(start)
+                if not rows:
                     return total
-                events = [(n.id, self._ledger.mapper.to_domain_event(n)) for n in notifications]
-                total += self._apply(projections, events)
+                total += self._apply(projections, self._decoder.decode(rows))
             if progress is not None:
-                progress(events[-1][0], self.ledger_position())
-            if len(notifications) < self._batch_size:
+                progress(rows[-1][0], self.ledger_position())
+            if len(rows) < self._batch_size:
                 return total
 
-    def _apply(self, projections: Sequence[Projection], events: list[tuple[int, Any]]) -> int:
+    def _read(self, start: int) -> Sequence[RawEvent]:
+        """Up to a batch of stored events from notification id ``start`` on, undecoded."""
+        if self._events_table is not None:
+            return self._store.read_events(self._events_table, start, self._batch_size)
+        notifications = self._ledger.recorder.select_notifications(start, self._batch_size)
+        return [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in notifications]
+
+    def _apply(self, projections: Sequence[Projection], events: list[Decoded]) -> int:
         if not events:
             return 0
-        last = events[-1][0]
-        with self._store.transaction() as tx:
-            positions = tx.positions()
-            lowest = min(positions.get(p.name, 0) for p in projections)
-            for projection in projections:
-                position = positions.get(projection.name, 0)
-                fresh = [(i, e) for i, e in events if i > position and isinstance(e, OrderEvent)]
-                _fold_into(tx, projection, fresh)
-                if last > position:
-                    tx.set_position(projection.name, last)
-        return sum(1 for i, _ in events if i > lowest)
+        last = events[-1].position
+        order_events = [d for d in events if isinstance(d.event, OrderEvent)]
+        try:
+            with self._store.transaction() as tx:
+                positions = tx.positions()
+                lowest = min(positions.get(p.name, 0) for p in projections)
+                for projection in projections:
+                    position = positions.get(projection.name, 0)
+                    cache = self._cache_for(projection.name, position)
+                    fresh = [d for d in order_events if d.position > position]
+                    _fold_into(tx, projection, fresh, cache)
+                    if last > position:
+                        tx.set_position(projection.name, last)
+                        self._cached_at[projection.name] = last
+                    else:
+                        self._cached_at[projection.name] = position
+        except BaseException:
+            self._forget()  # folds may have changed cached rows the rollback undid
+            raise
+        return sum(1 for d in events if d.position > lowest)
+
+    # ---- the per-projection row cache -------------------------------------------------
+
+    def _cache_for(self, name: str, position: int) -> dict[Any, Row]:
+        """The rows this runner last committed for the projection, if still current.
+
+        Only a batch that commits tracking writes the projections' rows, so while the
+        tracked position is the one this runner committed, nobody else changed them.
+        """
+        cache = self._caches.get(name)
+        if cache is None or self._cached_at.get(name) != position or len(cache) > CACHE_ROWS:
+            cache = self._caches[name] = {}
+        return cache
+
+    def _forget(self) -> None:
+        self._caches.clear()
+        self._cached_at.clear()
 
 
-def _fold_into(tx: StoreTransaction, projection: Projection, events: list[tuple[int, OrderEvent]]) -> None:
+def _fold_into(
+    tx: StoreTransaction, projection: Projection, events: list[Decoded], states: dict[Any, Row]
+) -> None:
+    """Fold the batch's events into the projection's rows (``states``: cached rows by key)."""
     if not events:
         return
-    order_ids = list(dict.fromkeys(e.originator_id for _, e in events))
-    states = tx.load(projection.state_table, order_ids)  # fresh dicts: ours to update
-    changed: dict[Any, Any] = {}
+    # An order's first event (Requested) comes before its others in the log, so if the
+    # batch's first fresh event of an order is its Requested, nothing of the order was
+    # applied and there is no row to load: load only the rows of orders that began
+    # before the batch and are not cached.
+    missing: dict[Any, Any] = {}
+    for d in events:
+        key = d.key
+        if key not in states and key not in missing:
+            missing[key] = None if isinstance(d.event, Requested) else d.event.originator_id
+    wanted = [order_id for order_id in missing.values() if order_id is not None]
+    if wanted:
+        for order_id, row in tx.load(projection.state_table, wanted).items():
+            states[order_key(order_id)] = row  # fresh dicts: ours to update
+    changed: dict[Any, Row] = {}
     appended = []
-    for position, event in events:
-        state = states.get(event.originator_id)
-        if state is None and not isinstance(event, Requested):
-            continue  # an order whose creation this projection never saw
-        if state is not None and event.originator_version <= state["version"]:
+    fold = projection.fold
+    wants_fields = projection.log_table is not None
+    for position, event, fields_json, key in events:
+        state = states.get(key)
+        if state is None:
+            if not isinstance(event, Requested):
+                continue  # an order whose creation this projection never saw
+        elif event.originator_version <= state["version"]:
             continue  # already applied
-        state, log_row = projection.fold(state, event, position)
-        states[event.originator_id] = changed[event.originator_id] = state
+        if wants_fields:
+            state, log_row = fold(state, event, position, fields_json)
+        else:
+            state, log_row = fold(state, event, position)
+        states[key] = changed[key] = state
         if log_row is not None:
             appended.append(log_row)
     tx.upsert(projection.state_table, list(changed.values()))

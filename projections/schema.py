@@ -45,12 +45,24 @@ class Index:
 
 @dataclass(frozen=True)
 class Table:
-    """A read-model table: columns, primary key and indexes."""
+    """A read-model table: columns, primary key and indexes.
+
+    An ``append_only`` table (rows only ever inserted, never looked up by the runner)
+    keeps its key as a unique index rather than a primary key: a rebuild then appends
+    rows in log order and builds the index once at the end, instead of inserting each
+    row at a random place in a key B-tree (the timeline's key starts with an order id).
+    """
 
     name: str
     columns: tuple[Column, ...]
     key: tuple[str, ...]
     indexes: tuple[Index, ...] = ()
+    append_only: bool = False
+
+    @property
+    def key_index_name(self) -> str:
+        """The unique index that holds an append-only table's key."""
+        return f"{self.name}_key"
 
     @property
     def column_names(self) -> tuple[str, ...]:

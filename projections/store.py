@@ -57,8 +57,14 @@ class ProjectionStore(Protocol):
         """Each projection's tracked position (0: nothing applied)."""
         ...
 
-    def reset(self, projections: Sequence[Projection]) -> None:
-        """Drop and recreate the projections' tables and set their positions to 0."""
+    def reset(self, projections: Sequence[Projection], *, indexes: bool = True) -> None:
+        """Drop and recreate the projections' tables and set their positions to 0.
+
+        With ``indexes=False`` the secondary indexes are left out (a rebuild fills the
+        tables first and then ``ensure`` builds them, much faster than row by row; if
+        the rebuild is killed, the next ``ensure``, run whenever the store is opened,
+        builds them). The primary keys are always there.
+        """
         ...
 
     def select(
@@ -75,4 +81,27 @@ class ProjectionStore(Protocol):
 
     def close(self) -> None:
         """Release the connection."""
+        ...
+
+    def bulk_loading(self) -> AbstractContextManager[None]:
+        """Settings for a rebuild's run of batches, restored on exit.
+
+        Only what leaves each batch's transaction atomic and crash-consistent may change
+        (view changes and tracking stay in one transaction, so whatever a crash loses,
+        it loses together, and the rebuild resumes from the tracked position).
+        """
+        ...
+
+    def events_table_of(self, recorder: Any) -> str | None:
+        """The ledger's events table if this store can read it directly, else None.
+
+        The runner then reads stored events with ``read_events`` (same rows, same order
+        as the recorder's ``select_notifications``, without building Notification
+        objects); otherwise it asks the recorder.
+        """
+        ...
+
+    def read_events(self, table: str, start: int, limit: int) -> list[tuple[int, Any, int, str, bytes]]:
+        """Up to ``limit`` stored events with notification id >= ``start``, in id order:
+        (notification id, originator id, originator version, topic, state)."""
         ...

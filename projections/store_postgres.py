@@ -16,6 +16,7 @@ from operator import itemgetter
 from typing import Any
 
 import psycopg
+from eventsourcing.postgres import PostgresApplicationRecorder
 
 from projections.errors import ProjectionStoreUnavailable
 from projections.projection import Projection, tables_of
@@ -96,12 +97,27 @@ class PostgresTransaction:
         return {row[key]: row for row in rows}
 
     def upsert(self, table: Table, rows: Sequence[Row]) -> None:
+        """COPY the rows into a session-local staging table, then one INSERT ... ON CONFLICT."""
+        if not rows:
+            return
+        names = ", ".join(table.column_names)
         others = [n for n in table.column_names if n not in table.key]
         updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in others)
-        self._write(table, rows, f" ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {updates}")
+        stage = f"pg_temp.stage_{table.name}"
+        self._cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS stage_{table.name} (LIKE {self._store.qualified(table.name)})"
+        )
+        self._copy(stage, table, rows)
+        self._cursor.execute(
+            f"INSERT INTO {self._store.qualified(table.name)} ({names}) SELECT {names} FROM {stage} "
+            f"ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {updates}"
+        )
+        self._cursor.execute(f"DELETE FROM {stage}")  # small; cheaper than TRUNCATE per batch
 
     def insert(self, table: Table, rows: Sequence[Row]) -> None:
-        self._write(table, rows, "")
+        """COPY the rows in (a key already present fails the batch, as an INSERT would)."""
+        if rows:
+            self._copy(self._store.qualified(table.name), table, rows)
 
     def set_position(self, name: str, position: int) -> None:
         self._cursor.execute(
@@ -110,16 +126,11 @@ class PostgresTransaction:
             (name, position),
         )
 
-    def _write(self, table: Table, rows: Sequence[Row], suffix: str) -> None:
-        if not rows:
-            return
+    def _copy(self, target: str, table: Table, rows: Sequence[Row]) -> None:
         codec = self._store.codec(table)
-        marks = ", ".join(["%s"] * len(codec.names))
-        sql = (
-            f"INSERT INTO {self._store.qualified(table.name)} ({', '.join(codec.names)}) "
-            f"VALUES ({marks}){suffix}"
-        )
-        self._cursor.executemany(sql, [codec.encode(row) for row in rows])
+        with self._cursor.copy(f"COPY {target} ({', '.join(codec.names)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(codec.encode(row))
 
 
 class PostgresProjectionStore:
@@ -133,16 +144,17 @@ class PostgresProjectionStore:
             raise ProjectionStoreUnavailable(f"cannot connect to PostgreSQL: {error}") from error
         self.schema = schema
         self._lock = threading.RLock()
-        self._codecs: dict[str, _Codec] = {}
+        self._codecs: dict[int, tuple[Table, _Codec]] = {}
 
     def qualified(self, name: str) -> str:
         return f'"{self.schema}".{name}' if self.schema else name
 
     def codec(self, table: Table) -> _Codec:
-        codec = self._codecs.get(table.name)
-        if codec is None:
-            codec = self._codecs[table.name] = _Codec(table)
-        return codec
+        """The table spec's codec (a query may pass a spec with fewer columns: its own codec)."""
+        cached = self._codecs.get(id(table))
+        if cached is None or cached[0] is not table:
+            cached = self._codecs[id(table)] = (table, _Codec(table))
+        return cached[1]
 
     @contextmanager
     def transaction(self) -> Iterator[PostgresTransaction]:
@@ -168,12 +180,28 @@ class PostgresProjectionStore:
                     (projection.name,),
                 )
 
+    @contextmanager
+    def bulk_loading(self) -> Iterator[None]:
+        """Commit a rebuild's batches without waiting for the WAL flush.
+
+        ``synchronous_commit=off`` never breaks atomicity or consistency: a crash may
+        lose the last few commits, each whole (view changes and tracking together), and
+        the rebuild resumes from the position that did persist.
+        """
+        with self._lock:
+            self.connection.execute("SET synchronous_commit = off")
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.connection.execute("SET synchronous_commit = on")
+
     def positions(self) -> dict[str, int]:
         with self._lock, self.connection.cursor() as cursor:
             cursor.execute(f"SELECT name, position FROM {self.qualified(TRACKING_TABLE_NAME)}")
             return {name: position for name, position in cursor.fetchall()}
 
-    def reset(self, projections: Sequence[Projection]) -> None:
+    def reset(self, projections: Sequence[Projection], *, indexes: bool = True) -> None:
         with self.transaction() as tx:
             tx.positions()  # lock the tracking rows: no runner applies a batch meanwhile
             cursor = tx._cursor
@@ -181,7 +209,7 @@ class PostgresProjectionStore:
             for projection in projections:
                 for table in tables_of(projection):
                     cursor.execute(f"DROP TABLE IF EXISTS {self.qualified(table.name)}")
-                    self._create(cursor, table)
+                    self._create(cursor, table, indexes=indexes)
                 tx.set_position(projection.name, 0)
 
     def select(
@@ -211,14 +239,49 @@ class PostgresProjectionStore:
             cursor.execute(sql, params)
             return [codec.decode(values) for values in cursor.fetchall()]
 
+    def events_table_of(self, recorder: Any) -> str | None:
+        """The ledger's events table, if the recorder keeps it in this store's schema."""
+        table = getattr(recorder, "events_table_name", None)
+        schema = getattr(getattr(recorder, "datastore", None), "schema", None)
+        if not isinstance(recorder, PostgresApplicationRecorder) or not isinstance(table, str):
+            return None
+        if schema != (self.schema or "public"):
+            return None
+        return f'"{schema}"."{table}"'
+
+    def read_events(self, table: str, start: int, limit: int) -> list[tuple[int, Any, int, str, bytes]]:
+        """Stored events from ``start`` on, as the recorder's ``select_notifications`` reads them."""
+        with self._lock, self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT notification_id, originator_id, originator_version, topic, state "
+                f"FROM {table} WHERE notification_id>=%s ORDER BY notification_id LIMIT %s",
+                (start, limit),
+            )
+            return cursor.fetchall()
+
     def close(self) -> None:
         with self._lock:
             self.connection.close()
 
-    def _create(self, cursor: psycopg.Cursor[Any], table: Table) -> None:
+    def _has_primary_key(self, cursor: psycopg.Cursor[Any], table: Table) -> bool:
+        cursor.execute(
+            "SELECT 1 FROM pg_index WHERE indrelid = %s::regclass AND indisprimary",
+            (self.qualified(table.name),),
+        )
+        return cursor.fetchone() is not None
+
+    def _create(self, cursor: psycopg.Cursor[Any], table: Table, *, indexes: bool = True) -> None:
         columns = [f"{c.name} {_TYPES[c.kind]}{'' if c.nullable else ' NOT NULL'}" for c in table.columns]
-        columns.append(f"PRIMARY KEY ({', '.join(table.key)})")
+        if not table.append_only:
+            columns.append(f"PRIMARY KEY ({', '.join(table.key)})")
         cursor.execute(f"CREATE TABLE IF NOT EXISTS {self.qualified(table.name)} ({', '.join(columns)})")
+        if not indexes:
+            return
+        if table.append_only and not self._has_primary_key(cursor, table):  # (a table made before)
+            cursor.execute(
+                f"CREATE UNIQUE INDEX IF NOT EXISTS {table.key_index_name} "
+                f"ON {self.qualified(table.name)} ({', '.join(table.key)})"
+            )
         for index in table.indexes:
             where = f" WHERE {index.where}" if index.where else ""
             cursor.execute(

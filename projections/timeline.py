@@ -32,6 +32,7 @@ TABLE = Table(
         Index("order_timeline_client", ("client_order_id",), "client_order_id IS NOT NULL"),
         Index("order_timeline_broker", ("broker_order_id",), "broker_order_id IS NOT NULL"),
     ),
+    append_only=True,  # the key is a unique index, built after a rebuild's rows
 )
 
 CURSOR_TABLE = Table(
@@ -54,7 +55,9 @@ class TimelineProjection:
     state_table = CURSOR_TABLE
     log_table = TABLE
 
-    def fold(self, state: Row | None, event: ev.OrderEvent, position: int) -> tuple[Row, Row]:
+    def fold(
+        self, state: Row | None, event: ev.OrderEvent, position: int, fields_json: str | None = None
+    ) -> tuple[Row, Row]:
         cursor: Row = state or {"last_client_order_id": None, "pending_replaces": None}
         since = None if state is None else seconds_between(state["occurred_at"], event.occurred_at)
         client_id, broker_id, replaces = _lineage(cursor, event)
@@ -64,7 +67,7 @@ class TimelineProjection:
             "occurred_at": event.occurred_at, "since_previous_seconds": since,
             "correlation_id": event.correlation_id, "client_order_id": client_id,
             "broker_order_id": broker_id, "replaces_client_order_id": replaces,
-            "fields": business_fields_json(event),
+            "fields": business_fields_json(event) if fields_json is None else fields_json,
         }  # fmt: skip
         new_cursor = cursor if state is not None else {"order_id": event.originator_id, **cursor}
         new_cursor["version"] = event.originator_version

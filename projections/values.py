@@ -23,6 +23,15 @@ PRICE_STEP = Decimal("0.000001")
 
 def json_ready(value: Any) -> Any:
     """The value with Decimals, times, UUIDs and enums as strings (exact, not floats)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value  # the common cases first; an enum is never exactly one of these
+    if kind is Decimal or kind is UUID:
+        return str(value)
+    if kind is datetime:
+        return value.astimezone(UTC).isoformat()
+    if kind is list:
+        return [json_ready(item) for item in value]
     if isinstance(value, Enum):
         return json_ready(value.value)
     if isinstance(value, Decimal | UUID):
@@ -60,15 +69,22 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__} as JSON")
 
 
+_MICROSECOND = timedelta(microseconds=1)
+_STEPS: dict[str, Decimal] = {}
+
+
 def seconds_between(start: datetime, end: datetime) -> Decimal:
     """``end - start`` in seconds, exact to the microsecond."""
-    microseconds = (end - start) // timedelta(microseconds=1)
+    microseconds = (end - start) // _MICROSECOND
     return Decimal(microseconds).scaleb(-6)
 
 
 def rounded(value: Decimal, step: str) -> Decimal:
     """``value`` rounded half-even to ``step`` (e.g. "0.01")."""
-    return value.quantize(Decimal(step), rounding=ROUND_HALF_EVEN)
+    exponent = _STEPS.get(step)
+    if exponent is None:
+        exponent = _STEPS[step] = Decimal(step)
+    return value.quantize(exponent, rounding=ROUND_HALF_EVEN)
 
 
 def average_price(notional: Decimal, quantity: Decimal) -> Decimal | None:
