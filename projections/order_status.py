@@ -1,17 +1,20 @@
-"""order_status: one row per order, its status mirroring the SmartOrder's own.
+"""order_status: one row per order, its status the SmartOrder's own.
 
-The status rules follow ``domain.order_events`` (each event's ``change``); the
-integration tests check the projected status against the aggregate's for every order.
+Status and quantities fold through the same rules as the aggregate's (each event's
+``advance`` over a ``domain.lifecycle.Lifecycle``), so the two cannot drift; the
+integration tests also check the projected status against the aggregate's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from domain import order_events as ev
-from domain.status import LIVE_STATUSES, OrderStatus
+from domain.lifecycle import BrokerOrderFill, Lifecycle
+from domain.status import OrderStatus
 from projections.schema import Index, Kind, Row, Table, col
 from projections.values import average_price
 
@@ -63,13 +66,12 @@ class OrderStatusProjection:
         self, state: Row | None, event: ev.OrderEvent, position: int, fields_json: str | None = None
     ) -> tuple[Row, None]:
         """The new row; ``state`` may be updated in place (the runner passes its own copy)."""
-        if state is None:
-            row = _requested(event)
-        else:
-            row = state
-            handler = _HANDLERS.get(type(event))
-            if handler is not None:
-                row["status"] = handler(row, event, _STATUS_OF[row["status"]]).value
+        row = _requested(event) if state is None else state
+        if type(event) in _ADVANCING:
+            _store_lifecycle(row, event.advance(_lifecycle_of(row)))
+        recorder = _RECORDERS.get(type(event))
+        if recorder is not None:
+            recorder(row, event)
         row["updated_at"] = event.occurred_at
         row["version"] = event.originator_version
         row["position"] = position
@@ -90,114 +92,78 @@ def _requested(event: ev.OrderEvent) -> Row:
     }  # fmt: skip
 
 
-def _validated(row: Row, event: Any, status: OrderStatus) -> OrderStatus:
-    if isinstance(event, ev.QuantityAdjusted):
-        row["quantity"] = event.new_quantity
-    return OrderStatus.ACCEPTED
+# ---- the lifecycle: status rules shared with the aggregate (domain.lifecycle) ---------
 
 
-def _placement_requested(row: Row, event: Any, status: OrderStatus) -> OrderStatus:
-    row["placements"] = {**row["placements"], event.client_order_id: [str(event.quantity), "0"]}
-    row["client_order_ids"] = [*row["client_order_ids"], event.client_order_id]
-    row["live_client_order_id"] = event.client_order_id
-    if event.limit_price is not None:
-        row["limit_price"] = event.limit_price
-    return OrderStatus.PENDING_NEW
+def _lifecycle_of(row: Row) -> Lifecycle:
+    broker_orders = {
+        client_order_id: BrokerOrderFill(Decimal(quantity), Decimal(filled))
+        for client_order_id, (quantity, filled) in row["placements"].items()
+    }
+    return Lifecycle(
+        status=_STATUS_OF[row["status"]],
+        quantity=row["quantity"],
+        filled_quantity=row["filled_quantity"],
+        live_client_order_id=row["live_client_order_id"],
+        cancel_pending_for=row["cancel_pending_for"],
+        broker_orders=MappingProxyType(broker_orders),
+    )
 
 
-def _placed(row: Row, event: Any, status: OrderStatus) -> OrderStatus:
-    row["broker_order_ids"] = [*row["broker_order_ids"], event.broker_order_id]
-    if status is OrderStatus.PENDING_NEW:
-        filled = _placement(row, event.client_order_id)[1]
-        return OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.WORKING
-    return status
+def _store_lifecycle(row: Row, state: Lifecycle) -> None:
+    row["status"] = state.status.value
+    row["quantity"] = state.quantity
+    row["filled_quantity"] = state.filled_quantity
+    row["live_client_order_id"] = state.live_client_order_id
+    row["cancel_pending_for"] = state.cancel_pending_for
+    row["placements"] = {
+        client_order_id: [str(fill.quantity), str(fill.filled)]
+        for client_order_id, fill in state.broker_orders.items()
+    }
 
 
-def _placement_rejected(row: Row, event: Any, status: OrderStatus) -> OrderStatus:
-    row["live_client_order_id"] = None
-    return OrderStatus.ACCEPTED
-
-
-def _cancel_requested(row: Row, event: Any, status: OrderStatus) -> OrderStatus:
-    row["cancel_pending_for"] = event.client_order_id
-    return OrderStatus.PENDING_CANCEL
-
-
-def _cancel_rejected(row: Row, event: Any, status: OrderStatus) -> OrderStatus:
-    row["cancel_pending_for"] = None
-    live = row["live_client_order_id"]
-    if status is OrderStatus.PENDING_CANCEL and live is not None:
-        filled = _placement(row, live)[1]
-        return OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.WORKING
-    return status
-
-
-def _repegged(row: Row, event: Any, status: OrderStatus) -> OrderStatus:
-    row["repegs"] = event.repeg_number
-    return status
-
-
-def _escalated(row: Row, event: Any, status: OrderStatus) -> OrderStatus:
-    row["escalated"] = True
-    return status
-
-
-def _terminal(row: Row, event: Any, status: OrderStatus) -> OrderStatus:
-    row["terminal_reason"] = event.reason
-    return _TERMINAL[type(event)]
-
-
-_TERMINAL: dict[type[Any], OrderStatus] = {
-    ev.Denied: OrderStatus.DENIED,
-    ev.Completed: OrderStatus.COMPLETED,
-    ev.Expired: OrderStatus.EXPIRED,
-    ev.Failed: OrderStatus.FAILED,
-}
-
-
-def _placement(row: Row, client_order_id: str) -> tuple[Decimal, Decimal]:
-    quantity, filled = row["placements"][client_order_id]
-    return Decimal(quantity), Decimal(filled)
-
-
-def _fill(row: Row, event: Any, status: OrderStatus) -> OrderStatus:
-    row["filled_quantity"] = row["filled_quantity"] + event.quantity
-    row["filled_notional"] = row["filled_notional"] + event.quantity * event.price
-    row["average_fill_price"] = average_price(row["filled_notional"], row["filled_quantity"])
-    quantity, filled = _placement(row, event.client_order_id)
-    filled += event.quantity
-    row["placements"] = {**row["placements"], event.client_order_id: [str(quantity), str(filled)]}
-    if status.is_terminal:
-        return status  # a late fill is recorded; the terminal status stands
-    if row["quantity"] - row["filled_quantity"] == 0:
-        row["live_client_order_id"] = None
-        return OrderStatus.FILLED
-    if filled >= quantity and row["live_client_order_id"] == event.client_order_id:
-        row["live_client_order_id"] = None
-        return OrderStatus.ACCEPTED
-    if status in LIVE_STATUSES:  # PENDING_NEW stays until Placed, as on the aggregate
-        return OrderStatus.PARTIALLY_FILLED
-    return status
-
-
-def _canceled(row: Row, event: Any, status: OrderStatus) -> OrderStatus:
-    row["cancel_pending_for"] = None
-    if row["live_client_order_id"] == event.client_order_id:
-        row["live_client_order_id"] = None
-    if not status.is_terminal and status is not OrderStatus.FILLED:
-        return OrderStatus.CANCELED
-    return status
-
+#: Event classes whose ``advance`` changes the lifecycle (the others leave it as it is).
+_ADVANCING = frozenset(
+    event_class for event_class in ev.CATALOGUE if event_class.advance is not ev.OrderEvent.advance
+)
 
 #: OrderStatus(value) without the Enum call's overhead (a fold does it for most events).
 _STATUS_OF: dict[str, OrderStatus] = {status.value: status for status in OrderStatus}
 
-_Handler = Callable[[Row, Any, OrderStatus], OrderStatus]
-_HANDLERS: dict[type[Any], _Handler] = {
-    ev.Validated: _validated, ev.QuantityAdjusted: _validated,
+
+# ---- what the read model shows beyond the lifecycle ------------------------------------
+
+
+def _placement_requested(row: Row, event: Any) -> None:
+    row["client_order_ids"] = [*row["client_order_ids"], event.client_order_id]
+    if event.limit_price is not None:
+        row["limit_price"] = event.limit_price
+
+
+def _placed(row: Row, event: Any) -> None:
+    row["broker_order_ids"] = [*row["broker_order_ids"], event.broker_order_id]
+
+
+def _fill(row: Row, event: Any) -> None:
+    row["filled_notional"] = row["filled_notional"] + event.quantity * event.price
+    row["average_fill_price"] = average_price(row["filled_notional"], row["filled_quantity"])
+
+
+def _repegged(row: Row, event: Any) -> None:
+    row["repegs"] = event.repeg_number
+
+
+def _escalated(row: Row, event: Any) -> None:
+    row["escalated"] = True
+
+
+def _closed(row: Row, event: Any) -> None:
+    row["terminal_reason"] = event.reason
+
+
+_Recorder = Callable[[Row, Any], None]
+_RECORDERS: dict[type[Any], _Recorder] = {
     ev.PlacementRequested: _placement_requested, ev.Placed: _placed,
-    ev.PlacementRejected: _placement_rejected, ev.PartiallyFilled: _fill, ev.Filled: _fill,
-    ev.CancelRequested: _cancel_requested, ev.Canceled: _canceled,
-    ev.CancelRejected: _cancel_rejected, ev.Repegged: _repegged, ev.Escalated: _escalated,
-    ev.Denied: _terminal, ev.Completed: _terminal, ev.Expired: _terminal, ev.Failed: _terminal,
+    ev.PartiallyFilled: _fill, ev.Filled: _fill, ev.Repegged: _repegged, ev.Escalated: _escalated,
+    ev.Denied: _closed, ev.Completed: _closed, ev.Expired: _closed, ev.Failed: _closed,
 }  # fmt: skip
