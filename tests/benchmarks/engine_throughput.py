@@ -1,5 +1,9 @@
 """Benchmark: a simulated session of N orders into SQLite, against the bare library's rate.
 
+With ``--follow`` the read models follow the ledger on a background thread while the
+engine runs (as ``execute`` does), and the projection lag is measured: for every save,
+the time from the save until all three read models have applied it.
+
 Prints JSON. Our figure: orders and events per second end to end (submit, decide,
 place, fill, complete, every event saved as the engine saves it). The baseline: the
 same number of events saved through a bare eventsourcing Application into SQLite
@@ -15,6 +19,7 @@ import argparse
 import asyncio
 import json
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -24,26 +29,73 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
 from domain.config import ExecutionConfig
-from infrastructure.bootstrap import execution_session, simulated_venue, synthetic_session_tape
+from infrastructure.bootstrap import (
+    execution_session,
+    following_projections,
+    simulated_venue,
+    synthetic_session_tape,
+)
 from infrastructure.cli.execute import DEMO_PRICES, demo_requests
+from infrastructure.database_url import parse_database_url
 from infrastructure.ledger import Ledger, open_ledger
 from infrastructure.logging import configure_logging
+from projections import ProjectionRunner
 
 
 class CountingLedger:
-    """Records the commit pattern: events per save() call."""
+    """Records the commit pattern (events per save() call) and when each save finished."""
 
     def __init__(self, ledger: Ledger) -> None:
         self.batches: list[int] = []
+        self.saved: list[tuple[int, float]] = []  # (last notification id, perf_counter)
         original = ledger.save
 
         def save(*objects: Any, **kwargs: Any) -> Any:
             recordings = original(*objects, **kwargs)
             if recordings:
                 self.batches.append(len(recordings))
+                self.saved.append((recordings[-1].notification.id, time.perf_counter()))
             return recordings
 
         ledger.save = save  # type: ignore[method-assign]
+
+
+class LagProbe:
+    """Samples the read models' lowest position, to time when each save was projected."""
+
+    def __init__(self, runner: ProjectionRunner, interval_seconds: float) -> None:
+        self.samples: list[tuple[float, int]] = []
+        self._runner = runner
+        self._interval = interval_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> LagProbe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            position = min(row["position"] for row in self._runner.status())
+            self.samples.append((time.perf_counter(), position))
+            self._stop.wait(self._interval)
+
+    def lags_ms(self, saved: list[tuple[int, float]]) -> list[float]:
+        """For each save, milliseconds until a sample showed it projected."""
+        lags, cursor = [], 0
+        for notification_id, saved_at in saved:
+            while cursor < len(self.samples) and (
+                self.samples[cursor][0] < saved_at or self.samples[cursor][1] < notification_id
+            ):
+                cursor += 1
+            if cursor == len(self.samples):
+                break
+            lags.append((self.samples[cursor][0] - saved_at) * 1000)
+        return lags
 
 
 class Counter(Aggregate):
@@ -59,18 +111,29 @@ class Counter(Aggregate):
         self.count += 1
 
 
-def run_engine(orders: int, seed: int, directory: Path) -> tuple[float, int, list[int]]:
-    ledger = open_ledger(f"sqlite:///{directory / 'engine.db'}")
+def run_engine(
+    orders: int, seed: int, directory: Path, *, follow: bool
+) -> tuple[float, int, list[int], list[float]]:
+    url = f"sqlite:///{directory / 'engine.db'}"
+    ledger = open_ledger(url)
     counter = CountingLedger(ledger)
     requests = demo_requests(orders, seed)
     tape = synthetic_session_tape(sorted(DEMO_PRICES), seed=seed, start_prices=DEMO_PRICES)
     ports, _ = simulated_venue(tape)
     session = execution_session(ledger, ports, ExecutionConfig(), seed=seed)
+    lags: list[float] = []
     started = time.perf_counter()
-    result = asyncio.run(session.run(requests))
+    if follow:
+        with following_projections(ledger, parse_database_url(url), poll_interval_seconds=0.05) as runner:
+            with LagProbe(runner, 0.01) as probe:
+                result = asyncio.run(session.run(requests))
+                time.sleep(0.5)
+            lags = probe.lags_ms(counter.saved)
+    else:
+        result = asyncio.run(session.run(requests))
     elapsed = time.perf_counter() - started
     assert result.all_terminal
-    return elapsed, sum(counter.batches), counter.batches
+    return elapsed, sum(counter.batches), counter.batches, lags
 
 
 def run_bare(batches: list[int], orders: int, directory: Path) -> float:
@@ -92,10 +155,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--follow", action="store_true", help="Read models follow in-process.")
     args = parser.parse_args()
     configure_logging(level="WARNING")
     with tempfile.TemporaryDirectory() as directory:
-        elapsed, events, batches = run_engine(args.orders, args.seed, Path(directory))
+        elapsed, events, batches, lags = run_engine(
+            args.orders, args.seed, Path(directory), follow=args.follow
+        )
         bare_elapsed = run_bare(batches, args.orders, Path(directory))
     ours = events / elapsed
     bare = events / bare_elapsed
@@ -110,7 +176,17 @@ def main() -> None:
         "bare_library_events_per_second": round(bare, 1),
         "ratio_to_bare_library": round(ours / bare, 3),
         "goal_ratio": 0.5,
+        "projections_following": args.follow,
+        **({"projection_lag_ms": _percentiles(lags), "lag_goal_ms": 100} if args.follow else {}),
     }, indent=2))  # fmt: skip
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    if not ordered:
+        return {}
+    pick = lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)  # noqa: E731
+    return {"samples": len(ordered), "p50": pick(0.5), "p95": pick(0.95), "max": round(ordered[-1], 2)}
 
 
 if __name__ == "__main__":
