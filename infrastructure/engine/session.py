@@ -12,12 +12,14 @@ from uuid import UUID
 import structlog
 
 from domain.config import ExecutionConfig
+from domain.errors import DomainError
 from domain.order import SmartOrder
 from domain.requests import OrderRequest
 from infrastructure.engine.broker_calls import BrokerCalls
 from infrastructure.engine.quoting import QuoteSource
 from infrastructure.engine.retry import Retrier
 from infrastructure.engine.worker import OrderWorker, WorkerContext
+from infrastructure.errors import InfrastructureError
 from infrastructure.ledger import Ledger
 from infrastructure.ports import AssetDirectory, Broker, Clock, MarketData, OrderUpdate
 from infrastructure.venue.clock import VirtualClock
@@ -106,12 +108,20 @@ class ExecutionSession:
             dispatcher.cancel()
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(dispatcher, *tasks, return_exceptions=True)
+            outcomes = await asyncio.gather(dispatcher, *tasks, return_exceptions=True)
+        _raise_unexpected(outcomes)
         result.orders = [workers[o.id].order if o.id in workers else o for o in result.orders]
         return result
 
     async def _work(self, worker: OrderWorker, on_finished: ProgressCallback | None) -> None:
-        order = await worker.run()
+        """Run one worker; a known failure stops that order (as recorded), not the batch."""
+        try:
+            order = await worker.run()
+        except (InfrastructureError, DomainError) as error:
+            log.error("order_worker_stopped", order_id=str(worker.order.id),
+                      correlation_id=worker.order.correlation_id, error=str(error),
+                      error_type=type(error).__name__)  # fmt: skip
+            order = worker.order
         if on_finished is not None:
             on_finished(order)
 
@@ -128,6 +138,13 @@ class ExecutionSession:
         if isinstance(clock, VirtualClock):
             return clock.spawn(coroutine, name=name)
         return asyncio.get_running_loop().create_task(coroutine, name=name)
+
+
+def _raise_unexpected(outcomes: list[Any]) -> None:
+    """A worker that died of anything but cancellation is a bug: surface it."""
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException) and not isinstance(outcome, asyncio.CancelledError):
+            raise outcome
 
 
 def _order_id_of(update: OrderUpdate) -> UUID | None:

@@ -53,3 +53,29 @@ def test_a_lost_answer_is_retried_with_the_same_client_order_id(sqlite_url: str)
         assert [e.client_order_id for e in placed].count(first) == 1
         assert venue.get_order(placed[0].broker_order_id).client_order_id == first
         assert order.filled_quantity == Decimal(50)
+
+
+class AssetsDownFor:
+    """Asset lookups for one symbol always fail transiently."""
+
+    def __init__(self, assets: Any, symbol: str) -> None:
+        self._assets = assets
+        self._symbol = symbol
+
+    async def asset(self, symbol: str) -> Any:
+        if symbol == self._symbol:
+            raise TransientBrokerError("503 from the asset service")
+        return await self._assets.asset(symbol)
+
+
+def test_an_order_whose_venue_calls_keep_failing_stops_alone(sqlite_url: str) -> None:
+    """Retries exhausted: the order stays as recorded (NEW) and the batch ends without a crash."""
+    with open_ledger(sqlite_url) as ledger:
+        ports, _ = simulated_venue(load_tape(TAPES / "escalation.csv"))
+        venue = Venue(ports.broker, ports.market_data, AssetsDownFor(ports.assets, "XYZ"),
+                      ports.clock, session_end=ports.session_end)  # fmt: skip
+        session = execution_session(ledger, venue, FAST_RETRIES)
+        result = asyncio.run(session.run([request("XYZ", "BUY", "5")]))
+        (order,) = result.orders
+        assert not result.all_terminal
+        assert ledger.order(order.id).status.value == "new"
