@@ -3,7 +3,9 @@
 The ledger stores each event's state as JSON written by the library's JSONTranscoder,
 in which a Decimal, a time, an enum or a UUID is a tagged object
 ``{"_type_": name, "_data_": value}``. The mapper decodes it with a Python hook per
-tagged object; here the JSON is parsed by the C parser alone, and one walk over the
+tagged object; here the JSON is parsed by orjson alone (the standard C parser for a
+state holding a float or what orjson refuses, since orjson reads an integer past 64
+bits as a float and writes some floats differently), and one walk over the
 parsed state both rebuilds the typed values (Decimal, datetime, enum, UUID, tuple)
 and keeps their JSON-ready forms (Decimals, times, UUIDs as strings), which become
 the timeline's ``fields`` without encoding each event's values again.
@@ -28,6 +30,7 @@ from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-
 from typing import Any, NamedTuple
 from uuid import UUID
 
+import orjson
 from eventsourcing.persistence import (
     DatetimeAsISO,
     DecimalAsStr,
@@ -45,6 +48,7 @@ from projections.values import BOOKKEEPING_FIELDS, business_fields_json
 RawEvent = tuple[int, Any, int, str, bytes]
 
 _PLAIN = (str, int, float, bool, type(None))
+_EXACT = frozenset((str, int, bool, type(None)))  # written alike by orjson and json
 _parse = json.JSONDecoder().raw_decode
 _from_iso = datetime.fromisoformat
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
@@ -62,6 +66,46 @@ def _dumps(value: Any) -> str:
     if _C_ENCODE is None:
         return _ENCODER.encode(value)
     return "".join(_C_ENCODE(value, 0))
+
+
+_orjson_loads = orjson.loads
+_orjson_dumps = orjson.dumps
+_OrjsonError = orjson.JSONDecodeError
+_OrjsonEncodeError = orjson.JSONEncodeError
+
+
+def _loads(stored: Any, careful: bool) -> Any:
+    """The parsed state: orjson's, else (``careful``, or what orjson refuses: NaN, Infinity,
+    lone surrogates, trailing data) the standard parser's. orjson reads an integer past 64
+    bits as a float, so a state in which it found a float is parsed again carefully."""
+    if not careful:
+        try:
+            return _orjson_loads(stored)
+        except _OrjsonError:
+            pass
+    text = stored if isinstance(stored, str) else bytes(stored).decode()
+    return _parse(text)[0]
+
+
+def _may_hold_float(plain: Any) -> bool:
+    """Whether a JSON-ready value is, or holds at any depth, a float."""
+    kind = type(plain)
+    if kind is str:
+        return False
+    if kind is list:
+        return any(type(item) is not str and _may_hold_float(item) for item in plain)
+    if kind is dict:
+        return any(type(item) is not str and _may_hold_float(item) for item in plain.values())
+    return kind is float or kind not in _EXACT
+
+
+def _dumps_plain(value: dict[str, Any]) -> str:
+    """``_dumps`` of a dict holding no float at any depth (orjson writes some floats differently
+    from ``json``: ``1e16`` for ``1e+16``, ``null`` for NaN), through orjson when it can."""
+    try:
+        return _orjson_dumps(value).decode()
+    except _OrjsonEncodeError:  # an integer past 64 bits, a lone surrogate
+        return _dumps(value)
 
 
 class Decoded(NamedTuple):
@@ -84,6 +128,10 @@ def order_key(order_id: Any) -> Any:
 
 class _Unknown(Exception):
     """A value this decoder does not handle: the mapper decodes the event."""
+
+
+class _Floats(Exception):
+    """A float in a state orjson parsed: the event is decoded again with the standard parser."""
 
 
 def _time_shown(data: str, value: datetime) -> str:
@@ -126,7 +174,12 @@ class EventDecoder:
         decoded = []
         for row in rows:
             try:
-                decoded.append(self._decode(row, ids))
+                decoded.append(self._decode(row, ids, False))
+            except _Floats:
+                try:
+                    decoded.append(self._decode(row, ids, True))
+                except _Unknown:
+                    decoded.append(self._slow(row))
             except _Unknown:
                 decoded.append(self._slow(row))
         return decoded
@@ -139,18 +192,18 @@ class EventDecoder:
 
     # ---- the work -------------------------------------------------------------------
 
-    def _decode(self, row: RawEvent, ids: dict[Any, Any]) -> Decoded:
+    def _decode(self, row: RawEvent, ids: dict[Any, Any], careful: bool) -> Decoded:
         position, originator_id, version, topic, stored = row
         found = self._classes.get(topic)
         if found is None:
             cls = resolve_topic(topic)
             found = self._classes[topic] = (cls, getattr(cls, "class_version", 1))
         cls, class_version = found
-        text = stored if isinstance(stored, str) else bytes(stored).decode()
-        state = _parse(text)[0]
+        state = _loads(stored, careful)
         if type(state) is not dict:
             raise _Unknown
         shown: dict[str, Any] = {}
+        floats = False  # a float anywhere in the state
         decimal_tag, time_tag = self._decimal_tag, self._time_tag
         for key, value in state.items():
             kind = type(value)
@@ -170,16 +223,26 @@ class EventDecoder:
                         if tag is None:
                             raise _Unknown
                         typed, plain = tag(data)
+                        if type(plain) is not str and _may_hold_float(plain):
+                            floats = True
                 else:
                     typed, plain = self._value(value)
+                    if _may_hold_float(plain):
+                        floats = True
                 state[key] = typed
             elif kind is list:
                 typed, plain = self._value(value)
                 state[key] = typed
+                if _may_hold_float(plain):
+                    floats = True
             else:
                 plain = value
+                if kind is float:
+                    floats = True
             if key not in BOOKKEEPING_FIELDS:
                 shown[key] = plain
+        if floats and not careful:
+            raise _Floats
         known = ids.get(originator_id)
         if known is None:
             converted = find_id_convertor(cls, type(originator_id))(originator_id)  # type: ignore[arg-type]
@@ -196,7 +259,7 @@ class EventDecoder:
         if upcast:
             return Decoded(position, event, None, known[1])
         shown.pop("class_version", None)
-        return Decoded(position, event, _dumps(shown), known[1])
+        return Decoded(position, event, _dumps(shown) if careful else _dumps_plain(shown), known[1])
 
     def _value(self, value: Any) -> tuple[Any, Any]:
         """(typed value, JSON-ready value) of a parsed dict or list."""

@@ -105,3 +105,21 @@ def test_decoded_events_are_order_events_with_their_order_key(ledger: Ledger) ->
     for decoded in decode(ledger, stored_events(ledger, 2)):
         assert isinstance(decoded.event, OrderEvent)
         assert decoded.key == decoded.event.originator_id.int
+
+
+def test_values_orjson_reads_or_writes_differently_still_match(ledger: Ledger) -> None:
+    """An integer past 64 bits (orjson reads it as a float), floats whose JSON forms differ
+    between orjson and json (``1e+16``), NaN, and text with control and non-ASCII characters."""
+    requested = stored_events(ledger, 1)[0]
+
+    def unusual(state: dict[str, Any]) -> None:
+        state["config"]["big"] = 10**30
+        state["config"]["floats"] = [1e16, 1e-5, 0.1, -0.0]
+        state["config"]["nested"] = {"at": [{"x": float("nan")}]}
+        state["config"]["text"] = 'é 😀 \x01\x7f\n"\\'
+
+    for change in (unusual, lambda state: state["config"].update(big=-(2**64), text="\u2028")):
+        odd = rewritten(ledger, requested, change)
+        (decoded,) = decode(ledger, [odd])
+        assert_same(ledger, odd, decoded)
+        assert decoded.fields_json is not None
