@@ -8,7 +8,6 @@ from infrastructure.venue.clock import (
     seconds_to_timedelta,
 )
 from infrastructure.venue.clock_queue import ClockQueue, QueueClosedError
-from infrastructure.venue.session import SimulatedSession
 from infrastructure.venue.simulated import SimulatedVenue, broker_order_id_for
 from infrastructure.venue.synthetic import default_start_price, synthetic_tape
 from infrastructure.venue.tape import TAPE_HEADER, load_tape, parse_tape
@@ -19,7 +18,6 @@ __all__ = [
     "ClockStalledError",
     "QueueClosedError",
     "SchedulingClock",
-    "SimulatedSession",
     "SimulatedVenue",
     "VirtualClock",
     "WallClock",

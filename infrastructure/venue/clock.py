@@ -19,7 +19,7 @@ deterministically (``WallClock`` offers the same methods, so the engine code is 
    simulated venue's calls, SQLite writes) are fine anywhere. Prefer
    ``asyncio.timeout()`` to ``asyncio.wait_for()``: the latter runs the call in a new,
    unregistered task.
-3. One driver moves time: ``clock.run(tasks)`` (or ``SimulatedSession.run``). It
+3. One driver moves time: ``clock.run(tasks)`` (the engine's ExecutionSession). It
    *settles* (yields to the event loop until every participant is blocked and nothing
    changed for ``settle_rounds`` loop rounds), then jumps to the earliest scheduled
    moment. At a moment, timers (the venue's tape events) run first, in the order they

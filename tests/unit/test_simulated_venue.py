@@ -16,12 +16,14 @@ from infrastructure.errors import BrokerOrderNotFound, CancelRejected, OrderReje
 from infrastructure.ports import BrokerOrderStatus, OrderUpdate
 from infrastructure.venue import (
     ClockQueue,
-    SimulatedSession,
     SimulatedVenue,
     broker_order_id_for,
     parse_tape,
     synthetic_tape,
 )
+
+#: How long past the tape's end a test's tasks may still run.
+OVERRUN = timedelta(hours=1)
 
 T = TypeVar("T")
 START = datetime(2024, 3, 1, 14, 30, tzinfo=UTC)
@@ -60,7 +62,7 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 def run_to_end(venue: SimulatedVenue) -> None:
     """Drive the venue's clock through the whole tape."""
-    asyncio.run(SimulatedSession(venue).run_to_end())
+    asyncio.run(venue.clock.run_until(venue.tape_end))
 
 
 def updates(venue: SimulatedVenue) -> list[OrderUpdate]:
@@ -257,7 +259,7 @@ def test_the_last_quote_of_a_symbol_stands_until_the_tape_ends() -> None:
 
     async def main() -> Any:
         task = venue.clock.spawn(later())
-        await SimulatedSession(venue).run([task])
+        await venue.clock.run([task], until=venue.tape_end + OVERRUN)
         return task.result()
 
     order = asyncio.run(main())
@@ -398,7 +400,7 @@ def test_quotes_follow_virtual_time_and_the_stream_ends_with_the_tape() -> None:
         latest.append(await venue.latest_quote("AAPL"))
 
     async def main() -> None:
-        await SimulatedSession(venue).run([venue.clock.spawn(watcher())])
+        await venue.clock.run([venue.clock.spawn(watcher())], until=venue.tape_end + OVERRUN)
 
     asyncio.run(main())
 
@@ -435,7 +437,7 @@ def test_restamped_quotes_carry_the_current_time() -> None:
 
     async def main() -> Quote | None:
         task = venue.clock.spawn(later())
-        await SimulatedSession(venue).run([task])
+        await venue.clock.run([task], until=venue.tape_end + OVERRUN)
         return task.result()
 
     quote = asyncio.run(main())
@@ -514,7 +516,7 @@ def engine_like_session(seed: int, orders: int) -> tuple[list[LogRow], float]:
             )
             for n in range(orders)
         ]
-        await SimulatedSession(venue).run(tasks)
+        await venue.clock.run(tasks, until=venue.tape_end + OVERRUN)
         dispatcher.cancel()
         for task in tasks:
             task.result()
