@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from domain.order import SmartOrder
-from infrastructure.ledger import Ledger, open_ledger
+from infrastructure.ledger import Ledger
 from projections import ALL_PROJECTIONS, ProjectionRunner, ProjectionStore, open_projections, queries
 from projections.projection import tables_of
 from projections.store_postgres import PostgresProjectionStore
 from projections.store_sqlite import SQLiteProjectionStore
 from tests.integration.test_projections_runner import save_orders, snapshot
 from tests.projection_scenarios import T0, fill, place, quoted_and_priced, requested
-
-
-@pytest.fixture
-def ledger(database_url: str) -> Iterator[Ledger]:
-    with open_ledger(database_url) as app:
-        yield app
-
-
-@pytest.fixture
-def store(database_url: str, ledger: Ledger) -> Iterator[ProjectionStore]:
-    opened = open_projections(database_url)
-    yield opened
-    opened.close()
 
 
 def index_names(store: ProjectionStore) -> set[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -14,19 +13,6 @@ from infrastructure.ledger import Ledger, open_ledger
 from projections import ALL_PROJECTIONS, ProjectionRunner, ProjectionStore, open_projections
 from projections.projection import tables_of
 from tests.projection_scenarios import worked_order
-
-
-@pytest.fixture
-def ledger(database_url: str) -> Iterator[Ledger]:
-    with open_ledger(database_url) as app:
-        yield app
-
-
-@pytest.fixture
-def store(database_url: str, ledger: Ledger) -> Iterator[ProjectionStore]:
-    opened = open_projections(database_url)
-    yield opened
-    opened.close()
 
 
 def save_orders(ledger: Ledger, indexes: range, **kwargs: Any) -> None:
