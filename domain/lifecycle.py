@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import MappingProxyType
 
-from domain.status import LIVE_STATUSES, OrderStatus
+from execledger.domain.status import LIVE_STATUSES, OrderStatus
 
 ZERO = Decimal(0)
 

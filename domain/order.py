@@ -12,17 +12,16 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
-
-from domain import order_events as ev
-from domain.chain import GENESIS_HASH, event_hash
-from domain.config import ExecutionConfig
-from domain.errors import DomainError, IllegalTransition, Overfill, UnknownPlacement
-from domain.ids import ClientOrderId, order_id_for
-from domain.order_state import OrderState
-from domain.placement import Placement
-from domain.requests import OrderRequest
-from domain.status import IDLE_STATUSES, LIVE_STATUSES, OrderStatus
-from domain.types import OrderType, Quote, TimeInForce
+from execledger.domain import order_events as ev
+from execledger.domain.chain import GENESIS_HASH, event_hash
+from execledger.domain.config import ExecutionConfig
+from execledger.domain.errors import DomainError, IllegalTransition, Overfill, UnknownPlacement
+from execledger.domain.ids import ClientOrderId, order_id_for
+from execledger.domain.order_state import OrderState
+from execledger.domain.placement import Placement
+from execledger.domain.requests import OrderRequest
+from execledger.domain.status import IDLE_STATUSES, LIVE_STATUSES, OrderStatus
+from execledger.domain.types import OrderType, Quote, TimeInForce
 
 
 class SmartOrder(OrderState, Aggregate):
@@ -86,9 +85,12 @@ class SmartOrder(OrderState, Aggregate):
         """Preflight passed with the quantity as requested."""
         self._require("validate", self.status is OrderStatus.NEW)
         self.trigger_event(
-            ev.Validated, tradable=tradable, fractionable=fractionable,
-            quantity=self.quantity, occurred_at=occurred_at,
-        )  # fmt: skip
+            ev.Validated,
+            tradable=tradable,
+            fractionable=fractionable,
+            quantity=self.quantity,
+            occurred_at=occurred_at,
+        )
 
     def adjust_quantity(
         self, new_quantity: Decimal, *, fractionable: bool, reason: str, occurred_at: datetime
@@ -97,10 +99,14 @@ class SmartOrder(OrderState, Aggregate):
         self._require("adjust", self.status is OrderStatus.NEW)
         self._require("adjust", 0 < new_quantity <= self.quantity, "new quantity out of range")
         self.trigger_event(
-            ev.QuantityAdjusted, tradable=True, fractionable=fractionable,
-            old_quantity=self.quantity, new_quantity=new_quantity, reason=reason,
+            ev.QuantityAdjusted,
+            tradable=True,
+            fractionable=fractionable,
+            old_quantity=self.quantity,
+            new_quantity=new_quantity,
+            reason=reason,
             occurred_at=occurred_at,
-        )  # fmt: skip
+        )
 
     def deny(self, reason: str, *, occurred_at: datetime) -> None:
         """Preflight refused the order."""
@@ -110,35 +116,60 @@ class SmartOrder(OrderState, Aggregate):
     # ---- deciding -------------------------------------------------------------------
 
     def record_quote(
-        self, quote: Quote, *, suspicion_reasons: list[str], fallback_used: bool,
+        self,
+        quote: Quote,
+        *,
+        suspicion_reasons: list[str],
+        fallback_used: bool,
         occurred_at: datetime,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Record the quote a decision is about to use."""
         self._require_active("record a quote for")
         self._require("record a quote for", self.status is not OrderStatus.NEW, "not validated")
         self.trigger_event(
-            ev.Quoted, symbol=quote.symbol, bid=quote.bid, ask=quote.ask,
-            bid_size=quote.bid_size, ask_size=quote.ask_size, quoted_at=quote.quoted_at,
-            source=quote.source, suspicion_reasons=list(suspicion_reasons),
-            fallback_used=fallback_used, occurred_at=occurred_at,
-        )  # fmt: skip
+            ev.Quoted,
+            symbol=quote.symbol,
+            bid=quote.bid,
+            ask=quote.ask,
+            bid_size=quote.bid_size,
+            ask_size=quote.ask_size,
+            quoted_at=quote.quoted_at,
+            source=quote.source,
+            suspicion_reasons=list(suspicion_reasons),
+            fallback_used=fallback_used,
+            occurred_at=occurred_at,
+        )
 
     def price(
-        self, limit_price: Decimal, *, method: str, tick: Decimal, metadata: dict[str, str],
+        self,
+        limit_price: Decimal,
+        *,
+        method: str,
+        tick: Decimal,
+        metadata: dict[str, str],
         occurred_at: datetime,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Record the limit price decided for the first placement."""
         self._require("price", self.status in IDLE_STATUSES, "a broker order is working")
         self._require("price", limit_price > 0, "limit price must be positive")
         self.trigger_event(
-            ev.Priced, limit_price=limit_price, method=method, tick=tick,
-            metadata=dict(metadata), occurred_at=occurred_at,
-        )  # fmt: skip
+            ev.Priced,
+            limit_price=limit_price,
+            method=method,
+            tick=tick,
+            metadata=dict(metadata),
+            occurred_at=occurred_at,
+        )
 
     def repeg(
-        self, new_price: Decimal, *, bid: Decimal, ask: Decimal, reasons: list[str],
+        self,
+        new_price: Decimal,
+        *,
+        bid: Decimal,
+        ask: Decimal,
+        reasons: list[str],
         occurred_at: datetime,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Decide to move the working order to ``new_price``; cancel and re-place follow."""
         live = self.live_placement
         self._require("re-peg", self.status in LIVE_STATUSES and live is not None, "not working")
@@ -148,12 +179,18 @@ class SmartOrder(OrderState, Aggregate):
         self._require("re-peg", new_price not in self.price_history, "price already used")
         self._require("re-peg", new_price > 0, "price must be positive")
         self.trigger_event(
-            ev.Repegged, old_client_order_id=live.client_order_id,
+            ev.Repegged,
+            old_client_order_id=live.client_order_id,
             new_client_order_id=self.next_client_order_id,
-            old_broker_order_id=live.broker_order_id, old_price=live.limit_price,
-            new_price=new_price, repeg_number=self.repegs + 1, bid=bid, ask=ask,
-            reasons=list(reasons), occurred_at=occurred_at,
-        )  # fmt: skip
+            old_broker_order_id=live.broker_order_id,
+            old_price=live.limit_price,
+            new_price=new_price,
+            repeg_number=self.repegs + 1,
+            bid=bid,
+            ask=ask,
+            reasons=list(reasons),
+            occurred_at=occurred_at,
+        )
 
     def escalate(self, reason: str, *, occurred_at: datetime) -> None:
         """Decide to send the remaining quantity as a market order."""
@@ -168,9 +205,14 @@ class SmartOrder(OrderState, Aggregate):
     # ---- broker orders --------------------------------------------------------------
 
     def request_placement(
-        self, *, order_type: OrderType, quantity: Decimal, limit_price: Decimal | None,
-        time_in_force: TimeInForce, occurred_at: datetime,
-    ) -> ClientOrderId:  # fmt: skip
+        self,
+        *,
+        order_type: OrderType,
+        quantity: Decimal,
+        limit_price: Decimal | None,
+        time_in_force: TimeInForce,
+        occurred_at: datetime,
+    ) -> ClientOrderId:
         """Record the intent to place a broker order; returns its client order id."""
         self._require("place", self.status in IDLE_STATUSES, "a broker order is working")
         self._require("place", 0 < quantity <= self.remaining_quantity, "quantity out of range")
@@ -180,17 +222,25 @@ class SmartOrder(OrderState, Aggregate):
         self._require("place", limit_price is None or limit_price > 0, "price must be positive")
         client_order_id = self.next_client_order_id
         self.trigger_event(
-            ev.PlacementRequested, client_order_id=client_order_id,
-            placement_number=self.placement_count + 1, order_type=order_type,
-            quantity=quantity, limit_price=limit_price, time_in_force=time_in_force,
+            ev.PlacementRequested,
+            client_order_id=client_order_id,
+            placement_number=self.placement_count + 1,
+            order_type=order_type,
+            quantity=quantity,
+            limit_price=limit_price,
+            time_in_force=time_in_force,
             occurred_at=occurred_at,
-        )  # fmt: skip
+        )
         return client_order_id
 
     def record_placed(
-        self, client_order_id: str, *, broker_order_id: str, broker_status: str,
+        self,
+        client_order_id: str,
+        *,
+        broker_order_id: str,
+        broker_status: str,
         occurred_at: datetime,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """The broker accepted the placement (its fills may have been recorded before)."""
         self._require_active("accept")
         placement = self.placements.get(client_order_id)
@@ -204,9 +254,12 @@ class SmartOrder(OrderState, Aggregate):
         if not filled_first:
             self._require_pending(client_order_id, "accept")
         self.trigger_event(
-            ev.Placed, client_order_id=client_order_id, broker_order_id=broker_order_id,
-            broker_status=broker_status, occurred_at=occurred_at,
-        )  # fmt: skip
+            ev.Placed,
+            client_order_id=client_order_id,
+            broker_order_id=broker_order_id,
+            broker_status=broker_status,
+            occurred_at=occurred_at,
+        )
 
     def record_placement_rejected(
         self, client_order_id: str, *, error_code: str, reason: str, occurred_at: datetime
@@ -214,14 +267,23 @@ class SmartOrder(OrderState, Aggregate):
         """The broker refused the placement."""
         self._require_pending(client_order_id, "reject")
         self.trigger_event(
-            ev.PlacementRejected, client_order_id=client_order_id, error_code=error_code,
-            reason=reason, occurred_at=occurred_at,
-        )  # fmt: skip
+            ev.PlacementRejected,
+            client_order_id=client_order_id,
+            error_code=error_code,
+            reason=reason,
+            occurred_at=occurred_at,
+        )
 
     def record_fill(
-        self, client_order_id: str, *, execution_id: str, quantity: Decimal, price: Decimal,
-        broker_order_id: str, occurred_at: datetime,
-    ) -> bool:  # fmt: skip
+        self,
+        client_order_id: str,
+        *,
+        execution_id: str,
+        quantity: Decimal,
+        price: Decimal,
+        broker_order_id: str,
+        occurred_at: datetime,
+    ) -> bool:
         """Record a fill; False (and nothing recorded) if the execution was seen before."""
         if execution_id in self.execution_ids:
             return False
@@ -237,11 +299,16 @@ class SmartOrder(OrderState, Aggregate):
         filled = self.filled_quantity + quantity
         event_class = ev.Filled if filled == self.quantity else ev.PartiallyFilled
         self.trigger_event(
-            event_class, client_order_id=client_order_id, broker_order_id=broker_order_id,
-            execution_id=execution_id, quantity=quantity, price=price,
-            filled_quantity=filled, remaining_quantity=self.quantity - filled,
+            event_class,
+            client_order_id=client_order_id,
+            broker_order_id=broker_order_id,
+            execution_id=execution_id,
+            quantity=quantity,
+            price=price,
+            filled_quantity=filled,
+            remaining_quantity=self.quantity - filled,
             occurred_at=occurred_at,
-        )  # fmt: skip
+        )
         return True
 
     def request_cancel(self, reason: str, *, occurred_at: datetime) -> None:
@@ -250,9 +317,12 @@ class SmartOrder(OrderState, Aggregate):
         self._require("cancel", self.status in LIVE_STATUSES and live is not None, "not working")
         assert live is not None and live.broker_order_id is not None
         self.trigger_event(
-            ev.CancelRequested, client_order_id=live.client_order_id,
-            broker_order_id=live.broker_order_id, reason=reason, occurred_at=occurred_at,
-        )  # fmt: skip
+            ev.CancelRequested,
+            client_order_id=live.client_order_id,
+            broker_order_id=live.broker_order_id,
+            reason=reason,
+            occurred_at=occurred_at,
+        )
 
     def record_canceled(self, reason: str, *, occurred_at: datetime) -> None:
         """The broker canceled the working order (asked, or on its own)."""
@@ -261,18 +331,24 @@ class SmartOrder(OrderState, Aggregate):
         self._require("confirm a cancel of", allowed and live is not None, "nothing working")
         assert live is not None and live.broker_order_id is not None
         self.trigger_event(
-            ev.Canceled, client_order_id=live.client_order_id,
-            broker_order_id=live.broker_order_id, reason=reason, occurred_at=occurred_at,
-        )  # fmt: skip
+            ev.Canceled,
+            client_order_id=live.client_order_id,
+            broker_order_id=live.broker_order_id,
+            reason=reason,
+            occurred_at=occurred_at,
+        )
 
     def record_cancel_rejected(self, reason: str, *, occurred_at: datetime) -> None:
         """The broker refused the cancel; a racing fill is the usual cause."""
         self._require_active("reject a cancel of")
         placement = self._cancel_target()
         self.trigger_event(
-            ev.CancelRejected, client_order_id=placement.client_order_id,
-            broker_order_id=placement.broker_order_id, reason=reason, occurred_at=occurred_at,
-        )  # fmt: skip
+            ev.CancelRejected,
+            client_order_id=placement.client_order_id,
+            broker_order_id=placement.broker_order_id,
+            reason=reason,
+            occurred_at=occurred_at,
+        )
 
     # ---- the end ----------------------------------------------------------------------
 
@@ -281,9 +357,11 @@ class SmartOrder(OrderState, Aggregate):
         self._require_active("complete")
         self._require("complete", self.live_client_order_id is None, "a broker order is working")
         self.trigger_event(
-            ev.Completed, reason=reason, filled_quantity=self.filled_quantity,
+            ev.Completed,
+            reason=reason,
+            filled_quantity=self.filled_quantity,
             occurred_at=occurred_at,
-        )  # fmt: skip
+        )
 
     def expire(self, reason: str, *, occurred_at: datetime) -> None:
         """Close the order because the session ended; cancel the broker order first."""

@@ -12,15 +12,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import Aggregate
-
-from domain import lifecycle
-from domain.lifecycle import Lifecycle
-from domain.placement import Placement
-from domain.status import OrderStatus
-from domain.types import OrderType, QuoteSource, Side, TimeInForce, Urgency
+from execledger.domain import lifecycle
+from execledger.domain.lifecycle import Lifecycle
+from execledger.domain.placement import Placement
+from execledger.domain.status import OrderStatus
+from execledger.domain.types import OrderType, QuoteSource, Side, TimeInForce, Urgency
 
 if TYPE_CHECKING:
-    from domain.order import SmartOrder
+    from execledger.domain.order import SmartOrder
 
 
 class OrderEvent(Aggregate.Event):
@@ -335,7 +334,23 @@ class Failed(OrderEvent):
 
 
 CATALOGUE: tuple[type[OrderEvent], ...] = (
-    Requested, Validated, QuantityAdjusted, Denied, Quoted, Priced, PlacementRequested,
-    Placed, PlacementRejected, PartiallyFilled, Filled, CancelRequested, Canceled,
-    CancelRejected, Repegged, Escalated, Completed, Expired, Failed,
-)  # fmt: skip
+    Requested,
+    Validated,
+    QuantityAdjusted,
+    Denied,
+    Quoted,
+    Priced,
+    PlacementRequested,
+    Placed,
+    PlacementRejected,
+    PartiallyFilled,
+    Filled,
+    CancelRequested,
+    Canceled,
+    CancelRejected,
+    Repegged,
+    Escalated,
+    Completed,
+    Expired,
+    Failed,
+)

@@ -11,15 +11,15 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from domain import lifecycle
-from domain import order_events as ev
-from domain.chain import GENESIS_HASH
-from domain.config import ExecutionConfig
-from domain.ids import ClientOrderId, client_order_id_for
-from domain.lifecycle import Lifecycle
-from domain.placement import Placement
-from domain.status import OrderStatus
-from domain.types import Side, Urgency
+from execledger.domain import lifecycle
+from execledger.domain import order_events as ev
+from execledger.domain.chain import GENESIS_HASH
+from execledger.domain.config import ExecutionConfig
+from execledger.domain.ids import ClientOrderId, client_order_id_for
+from execledger.domain.lifecycle import Lifecycle
+from execledger.domain.placement import Placement
+from execledger.domain.status import OrderStatus
+from execledger.domain.types import Side, Urgency
 
 
 class OrderState:

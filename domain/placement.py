@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from domain.types import OrderType
+from execledger.domain.types import OrderType
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Literal
 
+from execledger.domain.config import ExecutionConfig
+from execledger.domain.types import Urgency
 from pydantic import BaseModel, ConfigDict
-
-from domain.config import ExecutionConfig
-from domain.types import Urgency
 
 ZERO = Decimal(0)
 

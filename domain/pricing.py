@@ -6,13 +6,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from execledger.domain.config import ExecutionConfig
+from execledger.domain.errors import DomainError, InvalidQuote
+from execledger.domain.quotes import unpriceable_reasons
+from execledger.domain.ticks import on_tick, tick_above, tick_below, tick_for
+from execledger.domain.types import Quote, Side
 from pydantic import BaseModel, ConfigDict
-
-from domain.config import ExecutionConfig
-from domain.errors import DomainError, InvalidQuote
-from domain.quotes import unpriceable_reasons
-from domain.ticks import on_tick, tick_above, tick_below, tick_for
-from domain.types import Quote, Side
 
 PricingMethod = Literal["liquidity_aware", "inside_spread"]
 Recommendation = Literal["normal", "patient", "split", "aggressive"]

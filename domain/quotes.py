@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from execledger.domain.config import ExecutionConfig
+from execledger.domain.types import Quote
 from pydantic import BaseModel, ConfigDict
-
-from domain.config import ExecutionConfig
-from domain.types import Quote
 
 SUB_PENNY_FLOOR = Decimal("0.01")
 HUNDRED = Decimal("100")

@@ -13,13 +13,12 @@ from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Literal
 
+from execledger.domain.config import ExecutionConfig
+from execledger.domain.errors import InvalidQuote
+from execledger.domain.quotes import seconds_between, unpriceable_reasons
+from execledger.domain.ticks import on_tick
+from execledger.domain.types import Quote, Side
 from pydantic import BaseModel, ConfigDict
-
-from domain.config import ExecutionConfig
-from domain.errors import InvalidQuote
-from domain.quotes import seconds_between, unpriceable_reasons
-from domain.ticks import on_tick
-from domain.types import Quote, Side
 
 
 class RepegDecision(BaseModel):

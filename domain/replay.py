@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from domain import order_events as ev
-from domain.config import ExecutionConfig
-from domain.errors import DomainError
-from domain.preflight import no_quote_action, preflight
-from domain.pricing import price_order
-from domain.repeg import decide_repeg
-from domain.types import Quote, Side, Urgency
+from execledger.domain import order_events as ev
+from execledger.domain.config import ExecutionConfig
+from execledger.domain.errors import DomainError
+from execledger.domain.preflight import no_quote_action, preflight
+from execledger.domain.pricing import price_order
+from execledger.domain.repeg import decide_repeg
+from execledger.domain.types import Quote, Side, Urgency
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,13 @@ class DecisionCheck:
         return self.recorded == self.replayed
 
     def as_json(self) -> dict[str, Any]:
-        return {"version": self.version, "decision": self.decision, "recorded": self.recorded,
-                "replayed": self.replayed, "agrees": self.agrees}  # fmt: skip
+        return {
+            "version": self.version,
+            "decision": self.decision,
+            "recorded": self.recorded,
+            "replayed": self.replayed,
+            "agrees": self.agrees,
+        }
 
 
 @dataclass
@@ -89,8 +94,9 @@ def _preflight(event: ev.Validated | ev.QuantityAdjusted, known: _Known) -> Deci
         recorded = f"validated {event.quantity}"
     else:
         recorded = f"adjusted {event.new_quantity}"
-    return DecisionCheck(event.originator_version, "preflight", recorded,
-                         f"{decision.outcome} {decision.quantity}")  # fmt: skip
+    return DecisionCheck(
+        event.originator_version, "preflight", recorded, f"{decision.outcome} {decision.quantity}"
+    )
 
 
 def _priced(event: ev.Priced, known: _Known) -> DecisionCheck:
@@ -110,9 +116,13 @@ def _repeg_decision(known: _Known) -> str:
         return "no quote or no price recorded"
     try:
         decision = decide_repeg(
-            side=known.side, quote=known.quote, last_price=known.prices[-1],
-            price_history=known.prices, repegs_done=known.repegs, config=known.config,
-        )  # fmt: skip
+            side=known.side,
+            quote=known.quote,
+            last_price=known.prices[-1],
+            price_history=known.prices,
+            repegs_done=known.repegs,
+            config=known.config,
+        )
     except DomainError as error:
         return f"refused: {error}"
     return "escalate" if decision.action == "escalate" else f"repeg {decision.new_price}"
@@ -138,9 +148,15 @@ def _learn(event: ev.OrderEvent, known: _Known) -> None:
     elif isinstance(event, ev.QuantityAdjusted):
         known.quantity = event.new_quantity
     elif isinstance(event, ev.Quoted):
-        known.quote = Quote(symbol=event.symbol, bid=event.bid, ask=event.ask,
-                            bid_size=event.bid_size, ask_size=event.ask_size,
-                            quoted_at=event.quoted_at, source=event.source)  # fmt: skip
+        known.quote = Quote(
+            symbol=event.symbol,
+            bid=event.bid,
+            ask=event.ask,
+            bid_size=event.bid_size,
+            ask_size=event.ask_size,
+            quoted_at=event.quoted_at,
+            source=event.source,
+        )
     elif isinstance(event, ev.PlacementRequested) and event.limit_price is not None:
         known.prices.append(event.limit_price)
     elif isinstance(event, ev.Repegged):

@@ -6,10 +6,9 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from execledger.domain.ids import IdempotencyKey, request_digest
+from execledger.domain.types import Side, Urgency
 from pydantic import BaseModel, ConfigDict, field_validator
-
-from domain.ids import IdempotencyKey, request_digest
-from domain.types import Side, Urgency
 
 SYMBOL_PATTERN = re.compile(r"^[A-Z][A-Z0-9.\-/]{0,14}$")
 MAX_QUANTITY_DECIMALS = 9

@@ -7,16 +7,16 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from domain.config import ExecutionConfig
-from domain.ids import order_id_for
-from domain.requests import OrderRequest
-from domain.types import Quote
-from infrastructure.database_url import DatabaseUrl
-from infrastructure.engine.session import ExecutionSession, Venue
-from infrastructure.ledger import Ledger
-from infrastructure.ports import Asset
-from infrastructure.venue import SimulatedVenue, VirtualClock, synthetic_tape
-from projections import ProjectionRunner, open_projections
+from execledger.domain.config import ExecutionConfig
+from execledger.domain.ids import order_id_for
+from execledger.domain.requests import OrderRequest
+from execledger.domain.types import Quote
+from execledger.infrastructure.database_url import DatabaseUrl
+from execledger.infrastructure.engine.session import ExecutionSession, Venue
+from execledger.infrastructure.ledger import Ledger
+from execledger.infrastructure.ports import Asset
+from execledger.infrastructure.venue import SimulatedVenue, VirtualClock, synthetic_tape
+from execledger.projections import ProjectionRunner, open_projections
 
 #: Where synthetic tapes start when no time is given: a fixed, reproducible market open.
 DEFAULT_SYNTHETIC_START = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
@@ -37,9 +37,13 @@ class SimulatedAssets:
 
 
 def simulated_venue(
-    tape: Sequence[Quote], *, not_tradable: Iterable[str] = (), not_fractionable: Iterable[str] = (),
-    standing_quotes_are_current: bool = True, start: datetime | None = None,
-) -> tuple[Venue, SimulatedVenue]:  # fmt: skip
+    tape: Sequence[Quote],
+    *,
+    not_tradable: Iterable[str] = (),
+    not_fractionable: Iterable[str] = (),
+    standing_quotes_are_current: bool = True,
+    start: datetime | None = None,
+) -> tuple[Venue, SimulatedVenue]:
     """A session's ports on a simulated venue replaying ``tape`` on virtual time.
 
     A tape quote stands until the next one, so by default the venue reports it as
@@ -49,9 +53,12 @@ def simulated_venue(
     first = min(quote.quoted_at for quote in tape) if tape else None
     clock = VirtualClock(max(start, first)) if start is not None and first is not None else None
     venue = SimulatedVenue(
-        tape, clock=clock, not_tradable=not_tradable, not_fractionable=not_fractionable,
+        tape,
+        clock=clock,
+        not_tradable=not_tradable,
+        not_fractionable=not_fractionable,
         restamp_quotes=standing_quotes_are_current,
-    )  # fmt: skip
+    )
     ports = Venue(
         broker=venue,
         market_data=venue,
@@ -63,15 +70,21 @@ def simulated_venue(
 
 
 def synthetic_session_tape(
-    symbols: Sequence[str], *, seed: int, duration_seconds: int = 1800,
+    symbols: Sequence[str],
+    *,
+    seed: int,
+    duration_seconds: int = 1800,
     start_prices: Mapping[str, Decimal] | None = None,
-) -> list[Quote]:  # fmt: skip
+) -> list[Quote]:
     """A seeded synthetic tape for ``symbols`` (one quote a second by default)."""
     return synthetic_tape(
-        list(symbols), seed=seed, start=DEFAULT_SYNTHETIC_START,
-        duration_seconds=duration_seconds, interval_seconds=Decimal("1"),
+        list(symbols),
+        seed=seed,
+        start=DEFAULT_SYNTHETIC_START,
+        duration_seconds=duration_seconds,
+        interval_seconds=Decimal("1"),
         start_prices=start_prices,
-    )  # fmt: skip
+    )
 
 
 def resume_point(ledger: Ledger, requests: Sequence[OrderRequest]) -> datetime | None:

@@ -8,10 +8,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from execledger.domain.config import ExecutionConfig
+from execledger.domain.errors import InvalidConfig
 from pydantic import ValidationError
-
-from domain.config import ExecutionConfig
-from domain.errors import InvalidConfig
 
 
 def _parse(path: Path, text: str) -> Any:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from infrastructure.errors import DatabaseUrlError
+from execledger.infrastructure.errors import DatabaseUrlError
 
 DEFAULT_DATABASE_URL = "sqlite:///execledger.db"
 

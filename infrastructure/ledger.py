@@ -19,18 +19,16 @@ from eventsourcing.persistence import (
     RecordConflictError,
     Transcoder,
 )
-from eventsourcing.utils import get_topic
+from execledger.domain.config import ExecutionConfig
+from execledger.domain.ids import order_id_for
+from execledger.domain.order import SmartOrder
+from execledger.domain.order_events import OrderEvent
+from execledger.domain.requests import OrderRequest
+from execledger.domain.topics import REQUESTED_TOPICS
+from execledger.infrastructure.database_url import DatabaseUrl, parse_database_url
+from execledger.infrastructure.errors import DatabaseUnavailable, InfrastructureError
+from execledger.infrastructure.transcodings import register_ledger_transcodings
 
-from domain.config import ExecutionConfig
-from domain.ids import order_id_for
-from domain.order import SmartOrder
-from domain.order_events import OrderEvent, Requested
-from domain.requests import OrderRequest
-from infrastructure.database_url import DatabaseUrl, parse_database_url
-from infrastructure.errors import DatabaseUnavailable, InfrastructureError
-from infrastructure.transcodings import register_ledger_transcodings
-
-REQUESTED_TOPIC = get_topic(Requested)
 PAGE_SIZE = 500
 #: PostgreSQL advisory lock key held while the ledger's and read models' tables are created.
 TABLE_CREATION_LOCK = 7_303_734_251_902
@@ -111,7 +109,7 @@ class Ledger(Application[UUID]):
 
     def order_ids(self) -> Iterator[UUID]:
         """Every order id, in the order the orders were requested."""
-        for notification in self.notifications(topics=(REQUESTED_TOPIC,)):
+        for notification in self.notifications(topics=REQUESTED_TOPICS):
             yield as_order_id(notification.originator_id)
 
     def notifications(self, start: int = 1, topics: tuple[str, ...] = ()) -> Iterator[Notification]:
@@ -169,10 +167,14 @@ def creating_tables_alone(database: DatabaseUrl) -> Iterator[None]:
         return
     env = database.env
     with psycopg.connect(
-        host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"], dbname=env["POSTGRES_DBNAME"],
-        user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"],
-        connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]), autocommit=True,
-    ) as connection:  # fmt: skip
+        host=env["POSTGRES_HOST"],
+        port=env["POSTGRES_PORT"],
+        dbname=env["POSTGRES_DBNAME"],
+        user=env["POSTGRES_USER"],
+        password=env["POSTGRES_PASSWORD"],
+        connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]),
+        autocommit=True,
+    ) as connection:
         connection.execute("SELECT pg_advisory_lock(%s)", (TABLE_CREATION_LOCK,))
         try:
             yield

@@ -8,10 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from execledger.domain.requests import OrderRequest
+from execledger.infrastructure.errors import OrdersFileError
 from pydantic import ValidationError
-
-from domain.requests import OrderRequest
-from infrastructure.errors import OrdersFileError
 
 REQUIRED_FIELDS = ("symbol", "side", "quantity")
 OPTIONAL_FIELDS = ("urgency", "complete_exit", "idempotency_key", "correlation_id", "account")

@@ -8,9 +8,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
 
+from execledger.domain.types import OrderType, Quote, Side, TimeInForce
 from pydantic import BaseModel, ConfigDict
-
-from domain.types import OrderType, Quote, Side, TimeInForce
 
 
 class BrokerOrderStatus(StrEnum):

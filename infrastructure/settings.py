@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from execledger.infrastructure.database_url import DEFAULT_DATABASE_URL
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from infrastructure.database_url import DEFAULT_DATABASE_URL
 
 
 class Settings(BaseSettings):

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from domain.chain import GENESIS_HASH, event_hash
-from infrastructure.ledger import Ledger, as_order_id
+from execledger.domain.chain import GENESIS_HASH, event_hash
+from execledger.infrastructure.ledger import Ledger, as_order_id
 
 
 @dataclass(frozen=True)

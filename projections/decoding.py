@@ -41,13 +41,15 @@ from eventsourcing.persistence import (
     find_id_convertor,
 )
 from eventsourcing.utils import resolve_topic
-
-from projections.values import BOOKKEEPING_FIELDS, business_fields_json
+from execledger.domain.topics import register_legacy_topics
+from execledger.projections.values import BOOKKEEPING_FIELDS, business_fields_json
 
 #: A stored event as read from the ledger: (notification id, originator id, version, topic, state).
 RawEvent = tuple[int, Any, int, str, bytes]
 
 _PLAIN = (str, int, float, bool, type(None))
+
+register_legacy_topics()
 _EXACT = frozenset((str, int, bool, type(None)))  # written alike by orjson and json
 _parse = json.JSONDecoder().raw_decode
 _from_iso = datetime.fromisoformat

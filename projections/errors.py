@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infrastructure.errors import InfrastructureError
+from execledger.infrastructure.errors import InfrastructureError
 
 
 class ProjectionError(InfrastructureError):

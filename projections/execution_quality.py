@@ -15,9 +15,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from domain import order_events as ev
-from projections.schema import Index, Kind, Row, Table, col
-from projections.values import average_price, rounded, seconds_between
+from execledger.domain import order_events as ev
+from execledger.projections.schema import Index, Kind, Row, Table, col
+from execledger.projections.values import average_price, rounded, seconds_between
 
 TABLE = Table(
     name="execution_quality",
@@ -84,10 +84,17 @@ def _requested(event: ev.OrderEvent) -> Row:
     assert isinstance(event, ev.Requested)
     row: Row = {name: None for name in TABLE.column_names}
     row.update(
-        order_id=event.originator_id, symbol=event.symbol, side=event.side.value,
-        quantity=event.quantity, filled_quantity=Decimal(0), filled_notional=Decimal(0),
-        repegs=0, escalated=False, fill_rate=Decimal("0.0000"), requested_at=event.occurred_at,
-    )  # fmt: skip
+        order_id=event.originator_id,
+        symbol=event.symbol,
+        side=event.side.value,
+        quantity=event.quantity,
+        filled_quantity=Decimal(0),
+        filled_notional=Decimal(0),
+        repegs=0,
+        escalated=False,
+        fill_rate=Decimal("0.0000"),
+        requested_at=event.occurred_at,
+    )
     return row
 
 
@@ -127,9 +134,12 @@ def figures(row: Row) -> dict[str, Any]:
     out: dict[str, Any] = {
         "average_fill_price": average_price(row["filled_notional"], filled),
         "fill_rate": rounded(filled / quantity, "0.0001") if quantity else Decimal("0.0000"),
-        "slippage_bps": None, "effective_spread": None, "price_improvement": None,
-        "time_to_first_fill_seconds": None, "time_to_complete_seconds": None,
-    }  # fmt: skip
+        "slippage_bps": None,
+        "effective_spread": None,
+        "price_improvement": None,
+        "time_to_first_fill_seconds": None,
+        "time_to_complete_seconds": None,
+    }
     if row["first_fill_at"] is not None:
         out["time_to_first_fill_seconds"] = seconds_between(row["requested_at"], row["first_fill_at"])
     if row["completed_at"] is not None:

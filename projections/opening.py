@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from infrastructure.database_url import DatabaseUrl, parse_database_url
-from projections.projection import Projection
-from projections.registry import ALL_PROJECTIONS
-from projections.store import ProjectionStore
+from execledger.infrastructure.database_url import DatabaseUrl, parse_database_url
+from execledger.projections.projection import Projection
+from execledger.projections.registry import ALL_PROJECTIONS
+from execledger.projections.store import ProjectionStore
 
 
 def open_projections(
@@ -15,19 +15,21 @@ def open_projections(
     database = url if isinstance(url, DatabaseUrl) else parse_database_url(url)
     store: ProjectionStore
     if database.is_sqlite:
-        from projections.store_sqlite import SQLiteProjectionStore
+        from execledger.projections.store_sqlite import SQLiteProjectionStore
 
         store = SQLiteProjectionStore(database.env["SQLITE_DBNAME"])
     else:
-        from projections.store_postgres import PostgresProjectionStore
+        from execledger.projections.store_postgres import PostgresProjectionStore
 
         env = database.env
         conninfo = {
-            "host": env["POSTGRES_HOST"], "port": int(env["POSTGRES_PORT"]),
-            "dbname": env["POSTGRES_DBNAME"], "user": env["POSTGRES_USER"],
+            "host": env["POSTGRES_HOST"],
+            "port": int(env["POSTGRES_PORT"]),
+            "dbname": env["POSTGRES_DBNAME"],
+            "user": env["POSTGRES_USER"],
             "password": env["POSTGRES_PASSWORD"],
             "connect_timeout": int(env.get("POSTGRES_CONNECT_TIMEOUT", "5")),
-        }  # fmt: skip
+        }
         store = PostgresProjectionStore(conninfo, database.schema)
     store.ensure(projections)
     return store

@@ -12,11 +12,11 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from domain import order_events as ev
-from domain.lifecycle import BrokerOrderFill, Lifecycle
-from domain.status import OrderStatus
-from projections.schema import Index, Kind, Row, Table, col
-from projections.values import average_price
+from execledger.domain import order_events as ev
+from execledger.domain.lifecycle import BrokerOrderFill, Lifecycle
+from execledger.domain.status import OrderStatus
+from execledger.projections.schema import Index, Kind, Row, Table, col
+from execledger.projections.values import average_price
 
 TABLE = Table(
     name="order_status",
@@ -81,15 +81,27 @@ class OrderStatusProjection:
 def _requested(event: ev.OrderEvent) -> Row:
     assert isinstance(event, ev.Requested)
     return {
-        "order_id": event.originator_id, "symbol": event.symbol, "side": event.side.value,
-        "account": event.account, "correlation_id": event.correlation_id,
-        "quantity": event.quantity, "filled_quantity": Decimal(0),
-        "filled_notional": Decimal(0), "average_fill_price": None,
-        "status": OrderStatus.NEW.value, "limit_price": None, "repegs": 0,
-        "escalated": False, "client_order_ids": [], "broker_order_ids": [],
-        "placements": {}, "live_client_order_id": None, "cancel_pending_for": None,
-        "terminal_reason": None, "created_at": event.occurred_at,
-    }  # fmt: skip
+        "order_id": event.originator_id,
+        "symbol": event.symbol,
+        "side": event.side.value,
+        "account": event.account,
+        "correlation_id": event.correlation_id,
+        "quantity": event.quantity,
+        "filled_quantity": Decimal(0),
+        "filled_notional": Decimal(0),
+        "average_fill_price": None,
+        "status": OrderStatus.NEW.value,
+        "limit_price": None,
+        "repegs": 0,
+        "escalated": False,
+        "client_order_ids": [],
+        "broker_order_ids": [],
+        "placements": {},
+        "live_client_order_id": None,
+        "cancel_pending_for": None,
+        "terminal_reason": None,
+        "created_at": event.occurred_at,
+    }
 
 
 # ---- the lifecycle: status rules shared with the aggregate (domain.lifecycle) ---------
@@ -163,7 +175,14 @@ def _closed(row: Row, event: Any) -> None:
 
 _Recorder = Callable[[Row, Any], None]
 _RECORDERS: dict[type[Any], _Recorder] = {
-    ev.PlacementRequested: _placement_requested, ev.Placed: _placed,
-    ev.PartiallyFilled: _fill, ev.Filled: _fill, ev.Repegged: _repegged, ev.Escalated: _escalated,
-    ev.Denied: _closed, ev.Completed: _closed, ev.Expired: _closed, ev.Failed: _closed,
-}  # fmt: skip
+    ev.PlacementRequested: _placement_requested,
+    ev.Placed: _placed,
+    ev.PartiallyFilled: _fill,
+    ev.Filled: _fill,
+    ev.Repegged: _repegged,
+    ev.Escalated: _escalated,
+    ev.Denied: _closed,
+    ev.Completed: _closed,
+    ev.Expired: _closed,
+    ev.Failed: _closed,
+}

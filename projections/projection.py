@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from domain.order_events import OrderEvent
-from projections.schema import Row, Table
+from execledger.domain.order_events import OrderEvent
+from execledger.projections.schema import Row, Table
 
 
 class Projection(Protocol):

@@ -11,26 +11,60 @@ from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
-from projections import execution_quality, order_status, timeline
-from projections.schema import Row, Table
-from projections.store import ProjectionStore
-from projections.values import json_ready
+from execledger.projections import execution_quality, order_status, timeline
+from execledger.projections.schema import Row, Table
+from execledger.projections.store import ProjectionStore
+from execledger.projections.values import json_ready
 
 ORDER_KEYS = (
-    "order_id", "symbol", "side", "quantity", "filled_quantity", "average_fill_price",
-    "status", "limit_price", "repegs", "escalated", "correlation_id", "client_order_ids",
-    "broker_order_ids", "account", "terminal_reason", "created_at", "updated_at",
-)  # fmt: skip
+    "order_id",
+    "symbol",
+    "side",
+    "quantity",
+    "filled_quantity",
+    "average_fill_price",
+    "status",
+    "limit_price",
+    "repegs",
+    "escalated",
+    "correlation_id",
+    "client_order_ids",
+    "broker_order_ids",
+    "account",
+    "terminal_reason",
+    "created_at",
+    "updated_at",
+)
 TIMELINE_KEYS = (
-    "order_id", "version", "type", "occurred_at", "since_previous_seconds", "correlation_id",
-    "client_order_id", "broker_order_id", "replaces_client_order_id",
-)  # fmt: skip
+    "order_id",
+    "version",
+    "type",
+    "occurred_at",
+    "since_previous_seconds",
+    "correlation_id",
+    "client_order_id",
+    "broker_order_id",
+    "replaces_client_order_id",
+)
 QUALITY_KEYS = (
-    "order_id", "symbol", "side", "quantity", "filled_quantity", "arrival_bid", "arrival_ask",
-    "arrival_mid", "average_fill_price", "slippage_bps", "effective_spread",
-    "price_improvement", "time_to_first_fill_seconds", "time_to_complete_seconds", "repegs",
-    "escalated", "fill_rate",
-)  # fmt: skip
+    "order_id",
+    "symbol",
+    "side",
+    "quantity",
+    "filled_quantity",
+    "arrival_bid",
+    "arrival_ask",
+    "arrival_mid",
+    "average_fill_price",
+    "slippage_bps",
+    "effective_spread",
+    "price_improvement",
+    "time_to_first_fill_seconds",
+    "time_to_complete_seconds",
+    "repegs",
+    "escalated",
+    "fill_rate",
+)
 
 
 def _narrowed(table: Table, keys: tuple[str, ...]) -> Table:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from projections.errors import UnknownProjection
-from projections.execution_quality import ExecutionQualityProjection
-from projections.order_status import OrderStatusProjection
-from projections.projection import Projection
-from projections.timeline import TimelineProjection
+from execledger.projections.errors import UnknownProjection
+from execledger.projections.execution_quality import ExecutionQualityProjection
+from execledger.projections.order_status import OrderStatusProjection
+from execledger.projections.projection import Projection
+from execledger.projections.timeline import TimelineProjection
 
 ALL_PROJECTIONS: tuple[Projection, ...] = (
     OrderStatusProjection(),

@@ -27,13 +27,12 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from eventsourcing.persistence import Notification
-
-from domain.order_events import OrderEvent, Requested
-from projections.decoding import Decoded, EventDecoder, RawEvent, order_key
-from projections.projection import Projection
-from projections.registry import ALL_PROJECTIONS, select_projections
-from projections.schema import Row
-from projections.store import ProjectionStore, StoreTransaction
+from execledger.domain.order_events import OrderEvent, Requested
+from execledger.projections.decoding import Decoded, EventDecoder, RawEvent, order_key
+from execledger.projections.projection import Projection
+from execledger.projections.registry import ALL_PROJECTIONS, select_projections
+from execledger.projections.schema import Row
+from execledger.projections.store import ProjectionStore, StoreTransaction
 
 DEFAULT_BATCH_SIZE = 2000
 #: Rows of one projection kept between batches; past this the cache starts again.
@@ -97,9 +96,11 @@ class ProjectionRunner:
             return self._thread
         self._stop.clear()
         self._thread = threading.Thread(
-            target=self._run_guarded, args=(poll_interval_seconds,),
-            name="projection-runner", daemon=True,
-        )  # fmt: skip
+            target=self._run_guarded,
+            args=(poll_interval_seconds,),
+            name="projection-runner",
+            daemon=True,
+        )
         self._thread.start()
         return self._thread
 

@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from projections.projection import Projection
-from projections.schema import Row, Table
+from execledger.projections.projection import Projection
+from execledger.projections.schema import Row, Table
 
 #: Tracking: one row per projection, the last notification id it has applied.
 TRACKING_TABLE_NAME = "projection_tracking"

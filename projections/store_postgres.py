@@ -17,19 +17,23 @@ from typing import Any
 
 import psycopg
 from eventsourcing.postgres import PostgresApplicationRecorder
-
-from projections.errors import ProjectionStoreUnavailable
-from projections.projection import Projection, tables_of
-from projections.schema import Kind, Row, Table
-from projections.store import TRACKING_TABLE_NAME
+from execledger.projections.errors import ProjectionStoreUnavailable
+from execledger.projections.projection import Projection, tables_of
+from execledger.projections.schema import Kind, Row, Table
+from execledger.projections.store import TRACKING_TABLE_NAME
 
 #: Serialises DDL of concurrent processes (CREATE TABLE IF NOT EXISTS can race).
 DDL_LOCK_KEY = 0x65786C70  # "exlp"
 
 _TYPES = {
-    Kind.TEXT: "TEXT", Kind.INT: "BIGINT", Kind.DECIMAL: "NUMERIC", Kind.BOOL: "BOOLEAN",
-    Kind.TIME: "TIMESTAMPTZ", Kind.JSON: "TEXT", Kind.UUID: "UUID",
-}  # fmt: skip
+    Kind.TEXT: "TEXT",
+    Kind.INT: "BIGINT",
+    Kind.DECIMAL: "NUMERIC",
+    Kind.BOOL: "BOOLEAN",
+    Kind.TIME: "TIMESTAMPTZ",
+    Kind.JSON: "TEXT",
+    Kind.UUID: "UUID",
+}
 
 
 def _json_out(value: Any) -> str:

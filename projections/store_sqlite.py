@@ -20,11 +20,10 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.sqlite import SQLiteApplicationRecorder
-
-from projections.errors import ProjectionStoreUnavailable
-from projections.projection import Projection, tables_of
-from projections.schema import Kind, Row, Table
-from projections.store import TRACKING_TABLE_NAME
+from execledger.projections.errors import ProjectionStoreUnavailable
+from execledger.projections.projection import Projection, tables_of
+from execledger.projections.schema import Kind, Row, Table
+from execledger.projections.store import TRACKING_TABLE_NAME
 
 BUSY_TIMEOUT_SECONDS = 30.0
 CHUNK = 500
@@ -35,9 +34,14 @@ BULK_CHECKPOINT_PAGES = 65_536
 CACHE_KIB = 65_536
 
 _TYPES = {
-    Kind.TEXT: "TEXT", Kind.INT: "INTEGER", Kind.DECIMAL: "TEXT", Kind.BOOL: "INTEGER",
-    Kind.TIME: "TEXT", Kind.JSON: "TEXT", Kind.UUID: "TEXT",
-}  # fmt: skip
+    Kind.TEXT: "TEXT",
+    Kind.INT: "INTEGER",
+    Kind.DECIMAL: "TEXT",
+    Kind.BOOL: "INTEGER",
+    Kind.TIME: "TEXT",
+    Kind.JSON: "TEXT",
+    Kind.UUID: "TEXT",
+}
 
 
 def _same_file(first: str, second: str) -> bool:
@@ -58,12 +62,19 @@ def _json_out(value: Any) -> str:
 
 
 _OUT: dict[Kind, Callable[[Any], Any]] = {
-    Kind.DECIMAL: str, Kind.BOOL: int, Kind.TIME: _time_out, Kind.JSON: _json_out, Kind.UUID: str,
-}  # fmt: skip
+    Kind.DECIMAL: str,
+    Kind.BOOL: int,
+    Kind.TIME: _time_out,
+    Kind.JSON: _json_out,
+    Kind.UUID: str,
+}
 _IN: dict[Kind, Callable[[Any], Any]] = {
-    Kind.DECIMAL: Decimal, Kind.BOOL: bool, Kind.TIME: datetime.fromisoformat,
-    Kind.JSON: json.loads, Kind.UUID: UUID,
-}  # fmt: skip
+    Kind.DECIMAL: Decimal,
+    Kind.BOOL: bool,
+    Kind.TIME: datetime.fromisoformat,
+    Kind.JSON: json.loads,
+    Kind.UUID: UUID,
+}
 
 
 RowsEncoder = Callable[[Sequence[Row]], list[tuple[Any, ...]]]

@@ -8,9 +8,9 @@ the previous event's time, the last placement and a pending replacement.
 
 from __future__ import annotations
 
-from domain import order_events as ev
-from projections.schema import Index, Kind, Row, Table, col
-from projections.values import business_fields_json, seconds_between
+from execledger.domain import order_events as ev
+from execledger.projections.schema import Index, Kind, Row, Table, col
+from execledger.projections.values import business_fields_json, seconds_between
 
 TABLE = Table(
     name="order_timeline",
@@ -62,13 +62,18 @@ class TimelineProjection:
         since = None if state is None else seconds_between(state["occurred_at"], event.occurred_at)
         client_id, broker_id, replaces = _lineage(cursor, event)
         row = {
-            "order_id": event.originator_id, "version": event.originator_version,
-            "position": position, "type": type(event).__name__,
-            "occurred_at": event.occurred_at, "since_previous_seconds": since,
-            "correlation_id": event.correlation_id, "client_order_id": client_id,
-            "broker_order_id": broker_id, "replaces_client_order_id": replaces,
+            "order_id": event.originator_id,
+            "version": event.originator_version,
+            "position": position,
+            "type": type(event).__name__,
+            "occurred_at": event.occurred_at,
+            "since_previous_seconds": since,
+            "correlation_id": event.correlation_id,
+            "client_order_id": client_id,
+            "broker_order_id": broker_id,
+            "replaces_client_order_id": replaces,
             "fields": business_fields_json(event) if fields_json is None else fields_json,
-        }  # fmt: skip
+        }
         new_cursor = cursor if state is not None else {"order_id": event.originator_id, **cursor}
         new_cursor["version"] = event.originator_version
         new_cursor["occurred_at"] = event.occurred_at

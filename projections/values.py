@@ -13,10 +13,16 @@ from uuid import UUID
 #: Fields every event carries that are bookkeeping rather than business content.
 BOOKKEEPING_FIELDS = frozenset(
     {
-        "originator_id", "originator_version", "originator_topic", "timestamp",
-        "previous_hash", "event_hash", "occurred_at", "correlation_id",
+        "originator_id",
+        "originator_version",
+        "originator_topic",
+        "timestamp",
+        "previous_hash",
+        "event_hash",
+        "occurred_at",
+        "correlation_id",
     }
-)  # fmt: skip
+)
 
 PRICE_STEP = Decimal("0.000001")
 

@@ -15,12 +15,12 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from domain.config import ExecutionConfig
-from domain.order import SmartOrder
-from domain.order_events import OrderEvent
-from domain.requests import OrderRequest
-from domain.types import OrderType, Quote, QuoteSource, TimeInForce
-from infrastructure.database_url import parse_database_url
+from execledger.domain.config import ExecutionConfig
+from execledger.domain.order import SmartOrder
+from execledger.domain.order_events import OrderEvent
+from execledger.domain.requests import OrderRequest
+from execledger.domain.types import OrderType, Quote, QuoteSource, TimeInForce
+from execledger.infrastructure.database_url import parse_database_url
 
 #: The business time every builder starts from.
 T0 = datetime(2024, 3, 1, 14, 30, tzinfo=UTC)
@@ -90,41 +90,53 @@ def pending_order(limit_price: Decimal = LIMIT_PRICE, **request_overrides: Any) 
     order = accepted_order(**request_overrides)
     order.record_quote(a_quote(), suspicion_reasons=[], fallback_used=False, occurred_at=at(2))
     order.price(
-        limit_price, method="liquidity_aware", tick=Decimal("0.01"),
-        metadata={"liquidity_score": "80"}, occurred_at=at(2),
-    )  # fmt: skip
+        limit_price,
+        method="liquidity_aware",
+        tick=Decimal("0.01"),
+        metadata={"liquidity_score": "80"},
+        occurred_at=at(2),
+    )
     place_limit(order, limit_price, when=at(3))
     return order
 
 
 def working_order(
-    limit_price: Decimal = LIMIT_PRICE, broker_order_id: str = BROKER_ORDER_ID,
+    limit_price: Decimal = LIMIT_PRICE,
+    broker_order_id: str = BROKER_ORDER_ID,
     **request_overrides: Any,
-) -> SmartOrder:  # fmt: skip
+) -> SmartOrder:
     """A limit order working at the broker (WORKING): pending_order's events, then Placed."""
     order = pending_order(limit_price, **request_overrides)
     assert order.live_client_order_id is not None
     order.record_placed(
-        order.live_client_order_id, broker_order_id=broker_order_id, broker_status="new",
+        order.live_client_order_id,
+        broker_order_id=broker_order_id,
+        broker_status="new",
         occurred_at=at(4),
-    )  # fmt: skip
+    )
     return order
 
 
 def place_limit(order: SmartOrder, limit_price: Decimal, *, when: datetime) -> str:
     """Request a DAY limit placement of the whole remaining quantity."""
     return order.request_placement(
-        order_type=OrderType.LIMIT, quantity=order.remaining_quantity,
-        limit_price=limit_price, time_in_force=TimeInForce.DAY, occurred_at=when,
-    )  # fmt: skip
+        order_type=OrderType.LIMIT,
+        quantity=order.remaining_quantity,
+        limit_price=limit_price,
+        time_in_force=TimeInForce.DAY,
+        occurred_at=when,
+    )
 
 
 def place_market(order: SmartOrder, *, when: datetime) -> str:
     """Request a DAY market placement of the whole remaining quantity."""
     return order.request_placement(
-        order_type=OrderType.MARKET, quantity=order.remaining_quantity,
-        limit_price=None, time_in_force=TimeInForce.DAY, occurred_at=when,
-    )  # fmt: skip
+        order_type=OrderType.MARKET,
+        quantity=order.remaining_quantity,
+        limit_price=None,
+        time_in_force=TimeInForce.DAY,
+        occurred_at=when,
+    )
 
 
 def accept(order: SmartOrder, client_order_id: str, broker_order_id: str, *, when: datetime) -> None:
@@ -135,19 +147,26 @@ def accept(order: SmartOrder, client_order_id: str, broker_order_id: str, *, whe
 
 
 def fill(
-    order: SmartOrder, quantity: Decimal | str, *, execution_id: str,
-    price: Decimal | str = LIMIT_PRICE, client_order_id: str | None = None,
+    order: SmartOrder,
+    quantity: Decimal | str,
+    *,
+    execution_id: str,
+    price: Decimal | str = LIMIT_PRICE,
+    client_order_id: str | None = None,
     when: datetime | None = None,
-) -> bool:  # fmt: skip
+) -> bool:
     """Record a fill on ``client_order_id`` (default: the live placement)."""
     target = client_order_id or order.live_client_order_id
     assert target is not None, "no placement to fill"
     placement = order.placements[target]
     return order.record_fill(
-        target, execution_id=execution_id, quantity=Decimal(quantity), price=Decimal(price),
+        target,
+        execution_id=execution_id,
+        quantity=Decimal(quantity),
+        price=Decimal(price),
         broker_order_id=placement.broker_order_id or "unknown",
         occurred_at=when or at(5),
-    )  # fmt: skip
+    )
 
 
 def cancel(order: SmartOrder, *, when: datetime) -> None:
@@ -201,8 +220,9 @@ def stored_state(database_url: str, order_id: UUID, version: int) -> bytes:
     rows = execute_on_store(
         database_url,
         "SELECT state FROM {table} WHERE originator_id = {p} AND originator_version = {p}",
-        _record_key(database_url, order_id), version,
-    )  # fmt: skip
+        _record_key(database_url, order_id),
+        version,
+    )
     return bytes(rows[0][0])
 
 
@@ -211,8 +231,10 @@ def overwrite_state(database_url: str, order_id: UUID, version: int, state: byte
     execute_on_store(
         database_url,
         "UPDATE {table} SET state = {p} WHERE originator_id = {p} AND originator_version = {p}",
-        state, _record_key(database_url, order_id), version,
-    )  # fmt: skip
+        state,
+        _record_key(database_url, order_id),
+        version,
+    )
 
 
 def delete_record(database_url: str, order_id: UUID, version: int) -> None:
@@ -220,15 +242,18 @@ def delete_record(database_url: str, order_id: UUID, version: int) -> None:
     execute_on_store(
         database_url,
         "DELETE FROM {table} WHERE originator_id = {p} AND originator_version = {p}",
-        _record_key(database_url, order_id), version,
-    )  # fmt: skip
+        _record_key(database_url, order_id),
+        version,
+    )
 
 
 def insert_record(database_url: str, order_id: UUID, version: int, topic: str, state: bytes) -> None:
     """Append a hand-written stored event (e.g. an old class version) behind the ledger's back."""
     execute_on_store(
         database_url,
-        "INSERT INTO {table} (originator_id, originator_version, topic, state)"
-        " VALUES ({p}, {p}, {p}, {p})",
-        _record_key(database_url, order_id), version, topic, state,
-    )  # fmt: skip
+        "INSERT INTO {table} (originator_id, originator_version, topic, state) VALUES ({p}, {p}, {p}, {p})",
+        _record_key(database_url, order_id),
+        version,
+        topic,
+        state,
+    )

@@ -6,19 +6,18 @@ import sys
 from typing import Literal
 
 import typer
-
-from domain.errors import DomainError
-from infrastructure.cli import execute as execute_command
-from infrastructure.cli import orders as orders_command
-from infrastructure.cli import replay as replay_command
-from infrastructure.cli import verify as verify_command
-from infrastructure.cli.context import CliState
-from infrastructure.cli.policy import policy_app
-from infrastructure.cli.projections import projections_app
-from infrastructure.cli.report import report_app
-from infrastructure.errors import InfrastructureError
-from infrastructure.logging import configure_logging
-from infrastructure.settings import Settings
+from execledger.domain.errors import DomainError
+from execledger.infrastructure.cli import execute as execute_command
+from execledger.infrastructure.cli import orders as orders_command
+from execledger.infrastructure.cli import replay as replay_command
+from execledger.infrastructure.cli import verify as verify_command
+from execledger.infrastructure.cli.context import CliState
+from execledger.infrastructure.cli.policy import policy_app
+from execledger.infrastructure.cli.projections import projections_app
+from execledger.infrastructure.cli.report import report_app
+from execledger.infrastructure.errors import InfrastructureError
+from execledger.infrastructure.logging import configure_logging
+from execledger.infrastructure.settings import Settings
 
 app = typer.Typer(
     name="execledger",
@@ -33,14 +32,16 @@ app = typer.Typer(
 def main_options(
     ctx: typer.Context,
     db: str | None = typer.Option(
-        None, "--db", envvar="EXECLEDGER_DATABASE_URL",
+        None,
+        "--db",
+        envvar="EXECLEDGER_DATABASE_URL",
         help="sqlite:///path.db (default sqlite:///execledger.db) or postgresql://user:pass@host/db",
     ),
     log_format: str = typer.Option(
         "console", "--log-format", envvar="EXECLEDGER_LOG_FORMAT", help="console or json"
     ),
     log_level: str = typer.Option("WARNING", "--log-level", envvar="EXECLEDGER_LOG_LEVEL"),
-) -> None:  # fmt: skip
+) -> None:
     """Event-sourced execution ledger for smart limit orders."""
     overrides: dict[str, str] = {"log_level": log_level}
     if db:

@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import typer
+from execledger.infrastructure.database_url import DatabaseUrl, parse_database_url
+from execledger.infrastructure.ledger import Ledger, open_ledger
+from execledger.infrastructure.settings import Settings
 from rich.console import Console
-
-from infrastructure.database_url import DatabaseUrl, parse_database_url
-from infrastructure.ledger import Ledger, open_ledger
-from infrastructure.settings import Settings
 
 console = Console()
 error_console = Console(stderr=True)

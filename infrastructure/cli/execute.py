@@ -9,35 +9,38 @@ from decimal import Decimal
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-from domain.config import ExecutionConfig
-from domain.order import SmartOrder
-from domain.requests import OrderRequest
-from domain.types import Quote
-from infrastructure.bootstrap import (
+from execledger.domain.config import ExecutionConfig
+from execledger.domain.order import SmartOrder
+from execledger.domain.requests import OrderRequest
+from execledger.domain.types import Quote
+from execledger.infrastructure.bootstrap import (
     execution_session,
     following_projections,
     resume_point,
     simulated_venue,
     synthetic_session_tape,
 )
-from infrastructure.cli.context import CliState, console, error_console, print_json, state_of
-from infrastructure.cli.orders import timeline_table
-from infrastructure.cli.summary import summary_json, summary_table
-from infrastructure.config_file import load_execution_config
-from infrastructure.engine.session import SessionResult
-from infrastructure.errors import OrdersFileError
-from infrastructure.ledger import Ledger
-from infrastructure.orders_file import load_orders
-from infrastructure.venue import load_tape
-from projections import ProjectionRunner, open_projections, queries
+from execledger.infrastructure.cli.context import CliState, console, error_console, print_json, state_of
+from execledger.infrastructure.cli.orders import timeline_table
+from execledger.infrastructure.cli.summary import summary_json, summary_table
+from execledger.infrastructure.config_file import load_execution_config
+from execledger.infrastructure.engine.session import SessionResult
+from execledger.infrastructure.errors import OrdersFileError
+from execledger.infrastructure.ledger import Ledger
+from execledger.infrastructure.orders_file import load_orders
+from execledger.infrastructure.venue import load_tape
+from execledger.projections import ProjectionRunner, open_projections, queries
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 DEMO_PRICES = {
-    "AAPL": Decimal("190.00"), "MSFT": Decimal("410.00"), "NVDA": Decimal("120.00"),
-    "AMZN": Decimal("180.00"), "SPY": Decimal("560.00"), "F": Decimal("11.50"),
+    "AAPL": Decimal("190.00"),
+    "MSFT": Decimal("410.00"),
+    "NVDA": Decimal("120.00"),
+    "AMZN": Decimal("180.00"),
+    "SPY": Decimal("560.00"),
+    "F": Decimal("11.50"),
     "SNDL": Decimal("0.8500"),
-}  # fmt: skip
+}
 
 
 def execute(
@@ -95,18 +98,28 @@ def demo_requests(count: int, seed: int) -> list[OrderRequest]:
         quantity = Decimal(rng.choice([5, 10, 25, 50, 100, 250, 800, 2500, 6000]))
         if symbol == "SNDL":
             quantity *= 10
-        requests.append(OrderRequest(
-            symbol=symbol, side=rng.choice(["BUY", "SELL"]), quantity=quantity,
-            urgency=rng.choice(["NORMAL", "NORMAL", "LOW", "HIGH"]),
-            correlation_id=f"demo-{seed}", idempotency_key=f"demo-{seed}-{count}-{number}",
-        ))  # fmt: skip
+        requests.append(
+            OrderRequest(
+                symbol=symbol,
+                side=rng.choice(["BUY", "SELL"]),
+                quantity=quantity,
+                urgency=rng.choice(["NORMAL", "NORMAL", "LOW", "HIGH"]),
+                correlation_id=f"demo-{seed}",
+                idempotency_key=f"demo-{seed}-{count}-{number}",
+            )
+        )
     return requests
 
 
 def _run(
-    ledger: Ledger, requests: list[OrderRequest], quotes: list[Quote],
-    config: ExecutionConfig, seed: int, *, quiet: bool,
-) -> SessionResult:  # fmt: skip
+    ledger: Ledger,
+    requests: list[OrderRequest],
+    quotes: list[Quote],
+    config: ExecutionConfig,
+    seed: int,
+    *,
+    quiet: bool,
+) -> SessionResult:
     ports, _ = simulated_venue(quotes, start=resume_point(ledger, requests))
     session = execution_session(ledger, ports, config, seed=seed)
     columns = (TextColumn("working orders"), BarColumn(), MofNCompleteColumn())

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import typer
+from execledger.domain.status import OrderStatus
+from execledger.infrastructure.cli.context import console, error_console, print_json
+from execledger.infrastructure.cli.projections import current_read_models
+from execledger.projections import queries
 from rich.table import Table
-
-from domain.status import OrderStatus
-from infrastructure.cli.context import console, error_console, print_json
-from infrastructure.cli.projections import current_read_models
-from projections import queries
 
 STATUSES = ", ".join(status.value for status in OrderStatus)
 
@@ -30,15 +29,31 @@ def orders(
         print_json(rows)
         return
     table = Table(
-        "order", "symbol", "side", "qty", "filled", "avg price", "status", "limit",
-        "re-pegs", "esc.", title=f"{len(rows)} order(s); --json for every field",
-    )  # fmt: skip
+        "order",
+        "symbol",
+        "side",
+        "qty",
+        "filled",
+        "avg price",
+        "status",
+        "limit",
+        "re-pegs",
+        "esc.",
+        title=f"{len(rows)} order(s); --json for every field",
+    )
     for row in rows:
         table.add_row(
-            row["order_id"][:8], row["symbol"], row["side"], row["quantity"],
-            row["filled_quantity"], _text(row["average_fill_price"]), row["status"],
-            _text(row["limit_price"]), str(row["repegs"]), "yes" if row["escalated"] else "",
-        )  # fmt: skip
+            row["order_id"][:8],
+            row["symbol"],
+            row["side"],
+            row["quantity"],
+            row["filled_quantity"],
+            _text(row["average_fill_price"]),
+            row["status"],
+            _text(row["limit_price"]),
+            str(row["repegs"]),
+            "yes" if row["escalated"] else "",
+        )
     console.print(table)
 
 
@@ -67,13 +82,17 @@ def timeline_table(entries: list[dict[str, Any]], title: str | None = None) -> T
     The order column appears only when the entries span several orders (a correlation id).
     """
     several = len({entry["order_id"] for entry in entries}) > 1
-    table = Table(*(["order"] if several else []), "v", "occurred at (UTC)", "+s", "event",
-                  "details", title=title)  # fmt: skip
+    table = Table(
+        *(["order"] if several else []), "v", "occurred at (UTC)", "+s", "event", "details", title=title
+    )
     for entry in entries:
         cells = [
-            str(entry["version"]), _moment(entry["occurred_at"]),
-            _seconds(entry["since_previous_seconds"]), entry["type"], _details(entry),
-        ]  # fmt: skip
+            str(entry["version"]),
+            _moment(entry["occurred_at"]),
+            _seconds(entry["since_previous_seconds"]),
+            entry["type"],
+            _details(entry),
+        ]
         table.add_row(*([entry["order_id"][:8]] if several else []), *cells)
     return table
 
@@ -90,27 +109,59 @@ def quality(
         print_json(rows)
         return
     table = Table(
-        "order", "symbol", "side", "filled", "arrival mid", "avg price", "slip. bps",
-        "eff. spread", "improv.", "1st fill s", "complete s", "re-pegs", "esc.", "fill rate",
+        "order",
+        "symbol",
+        "side",
+        "filled",
+        "arrival mid",
+        "avg price",
+        "slip. bps",
+        "eff. spread",
+        "improv.",
+        "1st fill s",
+        "complete s",
+        "re-pegs",
+        "esc.",
+        "fill rate",
         title=f"{len(rows)} order(s); slippage positive = cost",
-    )  # fmt: skip
+    )
     for row in rows:
         table.add_row(
-            row["order_id"][:8], row["symbol"], row["side"],
-            f"{row['filled_quantity']}/{row['quantity']}", _text(row["arrival_mid"]),
-            _text(row["average_fill_price"]), _text(row["slippage_bps"]),
-            _text(row["effective_spread"]), _text(row["price_improvement"]),
-            _text(row["time_to_first_fill_seconds"]), _text(row["time_to_complete_seconds"]),
-            str(row["repegs"]), "yes" if row["escalated"] else "", row["fill_rate"],
-        )  # fmt: skip
+            row["order_id"][:8],
+            row["symbol"],
+            row["side"],
+            f"{row['filled_quantity']}/{row['quantity']}",
+            _text(row["arrival_mid"]),
+            _text(row["average_fill_price"]),
+            _text(row["slippage_bps"]),
+            _text(row["effective_spread"]),
+            _text(row["price_improvement"]),
+            _text(row["time_to_first_fill_seconds"]),
+            _text(row["time_to_complete_seconds"]),
+            str(row["repegs"]),
+            "yes" if row["escalated"] else "",
+            row["fill_rate"],
+        )
     console.print(table)
 
 
 #: The fields an operator reads in the table; ``--json`` carries every field.
 DETAIL_KEYS = (
-    "quantity", "order_type", "limit_price", "method", "bid", "ask", "price", "filled_quantity",
-    "remaining_quantity", "old_price", "new_price", "repeg_number", "error_code", "reason",
-)  # fmt: skip
+    "quantity",
+    "order_type",
+    "limit_price",
+    "method",
+    "bid",
+    "ask",
+    "price",
+    "filled_quantity",
+    "remaining_quantity",
+    "old_price",
+    "new_price",
+    "repeg_number",
+    "error_code",
+    "reason",
+)
 
 
 def _details(entry: dict[str, Any]) -> str:

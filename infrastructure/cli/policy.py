@@ -9,16 +9,15 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from execledger.domain.config import ExecutionConfig
+from execledger.domain.errors import DomainError, InvalidConfig
+from execledger.domain.pricing import price_order
+from execledger.domain.quotes import assess_quote
+from execledger.domain.repeg import decide_repeg
+from execledger.domain.types import Quote, QuoteSource, Side
+from execledger.infrastructure.config_file import load_execution_config
 from rich.console import Console
 from rich.table import Table
-
-from domain.config import ExecutionConfig
-from domain.errors import DomainError, InvalidConfig
-from domain.pricing import price_order
-from domain.quotes import assess_quote
-from domain.repeg import decide_repeg
-from domain.types import Quote, QuoteSource, Side
-from infrastructure.config_file import load_execution_config
 
 policy_app = typer.Typer(
     help="What-if: the policy's decisions for a quote you type in.", no_args_is_help=True

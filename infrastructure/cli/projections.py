@@ -8,11 +8,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
+from execledger.infrastructure.cli.context import console, error_console, print_json, state_of
+from execledger.projections import NAMES, ProjectionRunner, ProjectionStore, open_projections
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-
-from infrastructure.cli.context import console, error_console, print_json, state_of
-from projections import NAMES, ProjectionRunner, ProjectionStore, open_projections
 
 projections_app = typer.Typer(
     name="projections",
@@ -75,9 +74,11 @@ def rebuild(
         total = runner.ledger_position()
         started = time.perf_counter()
         columns = (
-            TextColumn("rebuilding {task.description}"), BarColumn(),
-            MofNCompleteColumn(), TimeElapsedColumn(),
-        )  # fmt: skip
+            TextColumn("rebuilding {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
         with Progress(*columns, console=error_console, transient=False) as progress:
             task = progress.add_task(name or "all projections", total=max(total, 1))
 
@@ -88,8 +89,9 @@ def rebuild(
             progress.update(task, completed=progress.tasks[0].total)
         seconds = time.perf_counter() - started
     rate = applied / seconds if seconds > 0 else 0.0
-    console.print(f"rebuilt {name or 'all projections'}: {applied} events in {seconds:.2f}s "
-                  f"({rate:,.0f} events/s)")  # fmt: skip
+    console.print(
+        f"rebuilt {name or 'all projections'}: {applied} events in {seconds:.2f}s ({rate:,.0f} events/s)"
+    )
 
 
 @projections_app.command("status")
@@ -111,7 +113,9 @@ def _print_status(rows: list[dict[str, object]], *, as_json: bool) -> None:
         lag = row["lag"]
         style = "green" if lag == 0 else "yellow"
         table.add_row(
-            str(row["name"]), str(row["position"]), str(row["ledger_position"]),
+            str(row["name"]),
+            str(row["position"]),
+            str(row["ledger_position"]),
             f"[{style}]{lag}[/]",
-        )  # fmt: skip
+        )
     console.print(table)

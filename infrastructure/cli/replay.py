@@ -5,10 +5,9 @@ from __future__ import annotations
 from uuid import UUID
 
 import typer
+from execledger.domain.replay import DecisionCheck, replay_decisions
+from execledger.infrastructure.cli.context import console, print_json, state_of
 from rich.table import Table
-
-from domain.replay import DecisionCheck, replay_decisions
-from infrastructure.cli.context import console, print_json, state_of
 
 
 def replay(
@@ -23,10 +22,16 @@ def replay(
     disagreements = [(oid, c) for oid, found in checks.items() for c in found if not c.agrees]
     total = sum(len(found) for found in checks.values())
     if as_json:
-        print_json({
-            "orders": len(checks), "decisions": total, "disagreements": len(disagreements),
-            "checks": [{"order_id": str(oid), **c.as_json()} for oid, found in checks.items() for c in found],
-        })  # fmt: skip
+        print_json(
+            {
+                "orders": len(checks),
+                "decisions": total,
+                "disagreements": len(disagreements),
+                "checks": [
+                    {"order_id": str(oid), **c.as_json()} for oid, found in checks.items() for c in found
+                ],
+            }
+        )
     else:
         _print(checks, disagreements, total)
     if disagreements:
@@ -43,10 +48,11 @@ def _print(
             table.add_row(str(check.version), check.decision, check.recorded, check.replayed, mark)
         console.print(table)
     for oid, check in disagreements:
-        console.print(f"[bold red]DIFFERS[/]: order {oid} v{check.version} {check.decision}: "
-                      f"recorded {check.recorded!r}, replay gives {check.replayed!r}")  # fmt: skip
-    console.print(f"{total} decisions of {len(checks)} order(s) replayed; "
-                  f"{len(disagreements)} differ")  # fmt: skip
+        console.print(
+            f"[bold red]DIFFERS[/]: order {oid} v{check.version} {check.decision}: "
+            f"recorded {check.recorded!r}, replay gives {check.replayed!r}"
+        )
+    console.print(f"{total} decisions of {len(checks)} order(s) replayed; {len(disagreements)} differ")
 
 
 def _order_id(text: str) -> UUID:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import typer
-
-from infrastructure.cli.orders import quality
+from execledger.infrastructure.cli.orders import quality
 
 report_app = typer.Typer(
     name="report",

@@ -5,10 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from execledger.domain.order import SmartOrder
+from execledger.infrastructure.engine.session import SessionResult
 from rich.table import Table
-
-from domain.order import SmartOrder
-from infrastructure.engine.session import SessionResult
 
 PRICE_DISPLAY = Decimal("0.0001")
 
@@ -27,10 +26,16 @@ def summary_table(result: SessionResult, title: str) -> Table:
         table.add_column(column, justify="right" if numeric else "left", no_wrap=True)
     for order in result.orders:
         table.add_row(
-            str(order.id)[:8], order.symbol, order.side.value, str(order.quantity),
-            str(order.filled_quantity), average_price_text(order), order.status.value,
-            str(order.repegs), "yes" if order.escalated else "",
-        )  # fmt: skip
+            str(order.id)[:8],
+            order.symbol,
+            order.side.value,
+            str(order.quantity),
+            str(order.filled_quantity),
+            average_price_text(order),
+            order.status.value,
+            str(order.repegs),
+            "yes" if order.escalated else "",
+        )
     return table
 
 

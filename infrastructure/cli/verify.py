@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import typer
-
-from infrastructure.cli.context import console, print_json, state_of
-from infrastructure.verification import verify_ledger
+from execledger.infrastructure.cli.context import console, print_json, state_of
+from execledger.infrastructure.verification import verify_ledger
 
 
 def verify(

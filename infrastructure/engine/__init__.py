@@ -1,5 +1,5 @@
 """The engine: works a batch of smart orders against a venue, one asyncio task per order."""
 
-from infrastructure.engine.session import ExecutionSession, SessionResult
+from execledger.infrastructure.engine.session import ExecutionSession, SessionResult
 
 __all__ = ["ExecutionSession", "SessionResult"]

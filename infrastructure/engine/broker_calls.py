@@ -5,13 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 import structlog
-
-from domain.order import SmartOrder
-from domain.types import OrderType, TimeInForce
-from infrastructure.engine.retry import BrokerUnavailable, Retrier
-from infrastructure.errors import BrokerOrderNotFound, CancelRejected, OrderRejected
-from infrastructure.ledger import Ledger
-from infrastructure.ports import Broker, BrokerOrder, BrokerOrderStatus, Clock
+from execledger.domain.order import SmartOrder
+from execledger.domain.types import OrderType, TimeInForce
+from execledger.infrastructure.engine.retry import BrokerUnavailable, Retrier
+from execledger.infrastructure.errors import BrokerOrderNotFound, CancelRejected, OrderRejected
+from execledger.infrastructure.ledger import Ledger
+from execledger.infrastructure.ports import Broker, BrokerOrder, BrokerOrderStatus, Clock
 
 log = structlog.get_logger(__name__)
 CANCELED_STATES = frozenset(
@@ -32,13 +31,20 @@ class BrokerCalls:
         """Place the remaining quantity; False (order failed) when the broker refuses it."""
         quantity = order.remaining_quantity
         client_order_id = order.request_placement(
-            order_type=order_type, quantity=quantity, limit_price=limit_price,
-            time_in_force=TimeInForce.DAY, occurred_at=self._clock.now(),
-        )  # fmt: skip
+            order_type=order_type,
+            quantity=quantity,
+            limit_price=limit_price,
+            time_in_force=TimeInForce.DAY,
+            occurred_at=self._clock.now(),
+        )
         self._ledger.save_order(order)
-        log.info("placement_requested", client_order_id=client_order_id,
-                 order_type=order_type.value, quantity=str(quantity),
-                 limit_price=str(limit_price) if limit_price is not None else None)  # fmt: skip
+        log.info(
+            "placement_requested",
+            client_order_id=client_order_id,
+            order_type=order_type.value,
+            quantity=str(quantity),
+            limit_price=str(limit_price) if limit_price is not None else None,
+        )
         try:
             answer = await self._send(order, client_order_id, order_type, quantity, limit_price)
         except OrderRejected as rejection:
@@ -54,27 +60,46 @@ class BrokerCalls:
         return True
 
     async def _send(
-        self, order: SmartOrder, client_order_id: str, order_type: OrderType,
-        quantity: Decimal, limit_price: Decimal | None,
-    ) -> BrokerOrder:  # fmt: skip
+        self,
+        order: SmartOrder,
+        client_order_id: str,
+        order_type: OrderType,
+        quantity: Decimal,
+        limit_price: Decimal | None,
+    ) -> BrokerOrder:
         broker = self._broker
         if order_type is OrderType.MARKET:
-            return await self._retrier.call("place_market", lambda: broker.place_market(
-                client_order_id=client_order_id, symbol=order.symbol, side=order.side,
-                quantity=quantity, time_in_force=TimeInForce.DAY,
-            ))  # fmt: skip
+            return await self._retrier.call(
+                "place_market",
+                lambda: broker.place_market(
+                    client_order_id=client_order_id,
+                    symbol=order.symbol,
+                    side=order.side,
+                    quantity=quantity,
+                    time_in_force=TimeInForce.DAY,
+                ),
+            )
         assert limit_price is not None
-        return await self._retrier.call("place_limit", lambda: broker.place_limit(
-            client_order_id=client_order_id, symbol=order.symbol, side=order.side,
-            quantity=quantity, limit_price=limit_price, time_in_force=TimeInForce.DAY,
-        ))  # fmt: skip
+        return await self._retrier.call(
+            "place_limit",
+            lambda: broker.place_limit(
+                client_order_id=client_order_id,
+                symbol=order.symbol,
+                side=order.side,
+                quantity=quantity,
+                limit_price=limit_price,
+                time_in_force=TimeInForce.DAY,
+            ),
+        )
 
     def record_placed(self, order: SmartOrder, client_order_id: str, answer: BrokerOrder) -> None:
         """Record the broker's acceptance of a placement."""
         order.record_placed(
-            client_order_id, broker_order_id=answer.broker_order_id,
-            broker_status=answer.status.value, occurred_at=self._clock.now(),
-        )  # fmt: skip
+            client_order_id,
+            broker_order_id=answer.broker_order_id,
+            broker_status=answer.status.value,
+            occurred_at=self._clock.now(),
+        )
         self._ledger.save_order(order)
 
     def _reject(self, order: SmartOrder, client_order_id: str, code: str, reason: str) -> None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 import structlog
-
-from domain.config import ExecutionConfig
-from domain.quotes import QuoteChoice, assess_quote, choose_quote
-from domain.types import Quote
-from infrastructure.engine.retry import BrokerUnavailable, Retrier
-from infrastructure.ports import Clock, MarketData
+from execledger.domain.config import ExecutionConfig
+from execledger.domain.quotes import QuoteChoice, assess_quote, choose_quote
+from execledger.domain.types import Quote
+from execledger.infrastructure.engine.retry import BrokerUnavailable, Retrier
+from execledger.infrastructure.ports import Clock, MarketData
 
 log = structlog.get_logger(__name__)
 

@@ -9,10 +9,9 @@ from decimal import Decimal
 from typing import TypeVar
 
 import structlog
-
-from domain.config import ExecutionConfig
-from infrastructure.errors import BrokerError, MarketDataError, TransientBrokerError
-from infrastructure.ports import Clock
+from execledger.domain.config import ExecutionConfig
+from execledger.infrastructure.errors import BrokerError, MarketDataError, TransientBrokerError
+from execledger.infrastructure.ports import Clock
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)

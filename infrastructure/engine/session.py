@@ -10,19 +10,18 @@ from typing import Any
 from uuid import UUID
 
 import structlog
-
-from domain.config import ExecutionConfig
-from domain.errors import DomainError
-from domain.order import SmartOrder
-from domain.requests import OrderRequest
-from infrastructure.engine.broker_calls import BrokerCalls
-from infrastructure.engine.quoting import QuoteSource
-from infrastructure.engine.retry import Retrier
-from infrastructure.engine.worker import OrderWorker, WorkerContext
-from infrastructure.errors import InfrastructureError
-from infrastructure.ledger import Ledger
-from infrastructure.ports import AssetDirectory, Broker, Clock, MarketData, OrderUpdate
-from infrastructure.venue.clock import VirtualClock
+from execledger.domain.config import ExecutionConfig
+from execledger.domain.errors import DomainError
+from execledger.domain.order import SmartOrder
+from execledger.domain.requests import OrderRequest
+from execledger.infrastructure.engine.broker_calls import BrokerCalls
+from execledger.infrastructure.engine.quoting import QuoteSource
+from execledger.infrastructure.engine.retry import Retrier
+from execledger.infrastructure.engine.worker import OrderWorker, WorkerContext
+from execledger.infrastructure.errors import InfrastructureError
+from execledger.infrastructure.ledger import Ledger
+from execledger.infrastructure.ports import AssetDirectory, Broker, Clock, MarketData, OrderUpdate
+from execledger.infrastructure.venue.clock import VirtualClock
 
 log = structlog.get_logger(__name__)
 ProgressCallback = Callable[[SmartOrder], None]
@@ -118,9 +117,13 @@ class ExecutionSession:
         try:
             order = await worker.run()
         except (InfrastructureError, DomainError) as error:
-            log.error("order_worker_stopped", order_id=str(worker.order.id),
-                      correlation_id=worker.order.correlation_id, error=str(error),
-                      error_type=type(error).__name__)  # fmt: skip
+            log.error(
+                "order_worker_stopped",
+                order_id=str(worker.order.id),
+                correlation_id=worker.order.correlation_id,
+                error=str(error),
+                error_type=type(error).__name__,
+            )
             order = worker.order
         if on_finished is not None:
             on_finished(order)

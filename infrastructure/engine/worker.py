@@ -7,21 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
-
-from domain.errors import DomainError, InvalidQuote, Overfill
-from domain.order import SmartOrder
-from domain.preflight import no_quote_action, preflight, remaining_too_small
-from domain.pricing import price_order
-from domain.quotes import QuoteChoice
-from domain.repeg import decide_repeg, repeg_due
-from domain.status import LIVE_STATUSES, OrderStatus
-from domain.types import OrderType, Urgency
-from infrastructure.engine.broker_calls import CANCELED_STATES, BrokerCalls
-from infrastructure.engine.quoting import QuoteSource, reference_price
-from infrastructure.engine.retry import Retrier
-from infrastructure.ledger import Ledger
-from infrastructure.logging import correlation
-from infrastructure.ports import AssetDirectory, BrokerOrder, BrokerOrderStatus, Clock, OrderUpdate
+from execledger.domain.errors import DomainError, InvalidQuote, Overfill
+from execledger.domain.order import SmartOrder
+from execledger.domain.preflight import no_quote_action, preflight, remaining_too_small
+from execledger.domain.pricing import price_order
+from execledger.domain.quotes import QuoteChoice
+from execledger.domain.repeg import decide_repeg, repeg_due
+from execledger.domain.status import LIVE_STATUSES, OrderStatus
+from execledger.domain.types import OrderType, Urgency
+from execledger.infrastructure.engine.broker_calls import CANCELED_STATES, BrokerCalls
+from execledger.infrastructure.engine.quoting import QuoteSource, reference_price
+from execledger.infrastructure.engine.retry import Retrier
+from execledger.infrastructure.ledger import Ledger
+from execledger.infrastructure.logging import correlation
+from execledger.infrastructure.ports import AssetDirectory, BrokerOrder, BrokerOrderStatus, Clock, OrderUpdate
 
 log = structlog.get_logger(__name__)
 
@@ -61,8 +60,7 @@ class OrderWorker:
                     break
                 if await self._step():
                     await self._ctx.clock.sleep(order.config.repeg_check_interval_seconds)
-            log.info("order_finished", status=order.status.value,
-                     filled=str(order.filled_quantity))  # fmt: skip
+            log.info("order_finished", status=order.status.value, filled=str(order.filled_quantity))
         return order
 
     # ---- one step: returns True when the worker should wait before the next ----------
@@ -90,8 +88,9 @@ class OrderWorker:
         if decision.outcome == "denied":
             order.deny(decision.reason, occurred_at=now)
         elif decision.outcome == "adjusted":
-            order.adjust_quantity(decision.quantity, fractionable=asset.fractionable,
-                                  reason=decision.reason, occurred_at=now)  # fmt: skip
+            order.adjust_quantity(
+                decision.quantity, fractionable=asset.fractionable, reason=decision.reason, occurred_at=now
+            )
         else:
             order.validate(tradable=True, fractionable=asset.fractionable, occurred_at=now)
         self._save()
@@ -117,21 +116,28 @@ class OrderWorker:
             log.warning("quote_unpriceable", reasons=error.reasons)
             await self._no_quote()
             return
-        order.price(decision.limit_price, method=decision.method, tick=decision.tick,
-                    metadata=decision.metadata, occurred_at=self._ctx.clock.now())  # fmt: skip
+        order.price(
+            decision.limit_price,
+            method=decision.method,
+            tick=decision.tick,
+            metadata=decision.metadata,
+            occurred_at=self._ctx.clock.now(),
+        )
         await self._ctx.calls.place(order, OrderType.LIMIT, decision.limit_price)
 
     async def _no_quote(self) -> None:
         order, now = self.order, self._ctx.clock.now()
         attempts = order.config.quote_retry_attempts
         if no_quote_action(order.urgency) == "market":
-            order.escalate(f"no valid quote after {attempts} attempts; urgency HIGH goes to market",
-                           occurred_at=now)  # fmt: skip
+            order.escalate(
+                f"no valid quote after {attempts} attempts; urgency HIGH goes to market", occurred_at=now
+            )
             self._save()
             await self._ctx.calls.place(order, OrderType.MARKET, None)
         else:
-            order.fail(f"no valid quote after {attempts} attempts (urgency "
-                       f"{order.urgency.value})", occurred_at=now)  # fmt: skip
+            order.fail(
+                f"no valid quote after {attempts} attempts (urgency {order.urgency.value})", occurred_at=now
+            )
             self._save()
 
     async def _watch_working(self) -> bool:
@@ -152,9 +158,13 @@ class OrderWorker:
         assert order.limit_price is not None
         try:
             decision = decide_repeg(
-                side=order.side, quote=choice.quote, last_price=order.limit_price,
-                price_history=order.price_history, repegs_done=order.repegs, config=order.config,
-            )  # fmt: skip
+                side=order.side,
+                quote=choice.quote,
+                last_price=order.limit_price,
+                price_history=order.price_history,
+                repegs_done=order.repegs,
+                config=order.config,
+            )
         except InvalidQuote as error:
             log.warning("quote_unpriceable", reasons=error.reasons)
             return False
@@ -162,8 +172,13 @@ class OrderWorker:
             await self._escalate("; ".join(decision.reasons))
             return True
         assert decision.new_price is not None
-        order.repeg(decision.new_price, bid=choice.quote.bid, ask=choice.quote.ask,
-                    reasons=list(decision.reasons), occurred_at=self._ctx.clock.now())  # fmt: skip
+        order.repeg(
+            decision.new_price,
+            bid=choice.quote.bid,
+            ask=choice.quote.ask,
+            reasons=list(decision.reasons),
+            occurred_at=self._ctx.clock.now(),
+        )
         await self._cancel(f"re-peg {order.repegs}")
         return True
 
@@ -208,10 +223,13 @@ class OrderWorker:
         order, execution = self.order, update.execution
         if execution is not None:
             order.record_fill(
-                execution.client_order_id, execution_id=execution.execution_id,
-                quantity=execution.quantity, price=execution.price,
-                broker_order_id=execution.broker_order_id, occurred_at=execution.executed_at,
-            )  # fmt: skip
+                execution.client_order_id,
+                execution_id=execution.execution_id,
+                quantity=execution.quantity,
+                price=execution.price,
+                broker_order_id=execution.broker_order_id,
+                occurred_at=execution.executed_at,
+            )
             return
         unsolicited = (
             update.order.status in (BrokerOrderStatus.CANCELED, BrokerOrderStatus.EXPIRED)
@@ -234,8 +252,11 @@ class OrderWorker:
             order.expire("session ended before the order completed", occurred_at=self._now())
             self._save()
         else:
-            order.fail(f"session ended with broker order {order.live_client_order_id} still "
-                       f"{order.status.value}; check it at the broker", occurred_at=self._now())  # fmt: skip
+            order.fail(
+                f"session ended with broker order {order.live_client_order_id} still "
+                f"{order.status.value}; check it at the broker",
+                occurred_at=self._now(),
+            )
             self._save()
 
     async def _recover(self) -> None:
@@ -249,9 +270,12 @@ class OrderWorker:
             if found is not None:
                 self._ctx.calls.record_placed(order, live.client_order_id, found)
                 return
-            order.record_placement_rejected(live.client_order_id, error_code="not_found",
-                                            reason="not at the broker after a restart",
-                                            occurred_at=self._now())  # fmt: skip
+            order.record_placement_rejected(
+                live.client_order_id,
+                error_code="not_found",
+                reason="not at the broker after a restart",
+                occurred_at=self._now(),
+            )
         elif found is None or found.status in CANCELED_STATES:
             order.record_canceled("not working at the broker after a restart", occurred_at=self._now())
         elif order.status is OrderStatus.PENDING_CANCEL:
@@ -267,8 +291,12 @@ class OrderWorker:
         order = self.order
         choice = await self._ctx.quotes.choose(order.symbol, order.config)
         if choice is not None:
-            order.record_quote(choice.quote, suspicion_reasons=list(choice.suspicion_reasons),
-                               fallback_used=choice.fallback_used, occurred_at=self._now())  # fmt: skip
+            order.record_quote(
+                choice.quote,
+                suspicion_reasons=list(choice.suspicion_reasons),
+                fallback_used=choice.fallback_used,
+                occurred_at=self._now(),
+            )
         return choice
 
     def _too_small(self) -> bool:
@@ -279,8 +307,9 @@ class OrderWorker:
         price = reference_price(mid, order.limit_price)
         if price is None or order.fractionable is None:
             return False
-        return remaining_too_small(order.remaining_quantity, price,
-                                   fractionable=order.fractionable, config=order.config)  # fmt: skip
+        return remaining_too_small(
+            order.remaining_quantity, price, fractionable=order.fractionable, config=order.config
+        )
 
     def _finish_complete(self, reason: str) -> None:
         self.order.complete(reason, occurred_at=self._now())

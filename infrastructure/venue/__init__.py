@@ -1,16 +1,16 @@
 """The simulated venue: quote tapes, virtual time, and a Broker + MarketData on them."""
 
-from infrastructure.venue.clock import (
+from execledger.infrastructure.venue.clock import (
     ClockStalledError,
     SchedulingClock,
     VirtualClock,
     WallClock,
     seconds_to_timedelta,
 )
-from infrastructure.venue.clock_queue import ClockQueue, QueueClosedError
-from infrastructure.venue.simulated import SimulatedVenue, broker_order_id_for
-from infrastructure.venue.synthetic import default_start_price, synthetic_tape
-from infrastructure.venue.tape import TAPE_HEADER, load_tape, parse_tape
+from execledger.infrastructure.venue.clock_queue import ClockQueue, QueueClosedError
+from execledger.infrastructure.venue.simulated import SimulatedVenue, broker_order_id_for
+from execledger.infrastructure.venue.synthetic import default_start_price, synthetic_tape
+from execledger.infrastructure.venue.tape import TAPE_HEADER, load_tape, parse_tape
 
 __all__ = [
     "TAPE_HEADER",

@@ -45,8 +45,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 from typing import Any, Protocol, TypeVar
 
-from infrastructure.errors import InfrastructureError
-from infrastructure.ports import Clock
+from execledger.infrastructure.errors import InfrastructureError
+from execledger.infrastructure.ports import Clock
 
 T = TypeVar("T")
 

@@ -7,8 +7,8 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Generic, TypeVar
 
-from infrastructure.errors import InfrastructureError
-from infrastructure.venue.clock import VirtualClock, Waiter
+from execledger.infrastructure.errors import InfrastructureError
+from execledger.infrastructure.venue.clock import VirtualClock, Waiter
 
 T = TypeVar("T")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from domain.types import Quote
-from infrastructure.ports import OrderUpdate
-from infrastructure.venue.clock import VirtualClock
-from infrastructure.venue.clock_queue import ClockQueue
+from execledger.domain.types import Quote
+from execledger.infrastructure.ports import OrderUpdate
+from execledger.infrastructure.venue.clock import VirtualClock
+from execledger.infrastructure.venue.clock_queue import ClockQueue
 
 
 class VenueFeeds:

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from domain.types import OrderType, Quote, Side, TimeInForce
-from infrastructure.ports import BrokerOrder, BrokerOrderStatus
+from execledger.domain.types import OrderType, Quote, Side, TimeInForce
+from execledger.infrastructure.ports import BrokerOrder, BrokerOrderStatus
 
 ZERO = Decimal(0)
 OPEN_STATUSES = frozenset({BrokerOrderStatus.NEW, BrokerOrderStatus.PARTIALLY_FILLED})

@@ -17,13 +17,13 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import NAMESPACE_URL, uuid5
 
-from domain.ticks import tick_for
-from domain.types import OrderType, Quote, Side, TimeInForce
-from infrastructure.errors import BrokerOrderNotFound, CancelRejected, OrderRejected, TapeError
-from infrastructure.ports import BrokerOrder, BrokerOrderStatus, Execution, OrderUpdate
-from infrastructure.venue.clock import VirtualClock
-from infrastructure.venue.feeds import VenueFeeds
-from infrastructure.venue.matching import Liquidity, WorkingOrder, priority, take
+from execledger.domain.ticks import tick_for
+from execledger.domain.types import OrderType, Quote, Side, TimeInForce
+from execledger.infrastructure.errors import BrokerOrderNotFound, CancelRejected, OrderRejected, TapeError
+from execledger.infrastructure.ports import BrokerOrder, BrokerOrderStatus, Execution, OrderUpdate
+from execledger.infrastructure.venue.clock import VirtualClock
+from execledger.infrastructure.venue.feeds import VenueFeeds
+from execledger.infrastructure.venue.matching import Liquidity, WorkingOrder, priority, take
 
 #: Namespace of simulated broker order ids: uuid5(namespace, client order id).
 BROKER_ORDER_NAMESPACE = uuid5(NAMESPACE_URL, "execledger:simulated-venue")

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 
-from domain.ticks import tick_for
-from domain.types import Quote, QuoteSource
+from execledger.domain.ticks import tick_for
+from execledger.domain.types import Quote, QuoteSource
 
 SUB_PENNY = Decimal("0.0001")
 #: The walk never takes the mid below this price.

@@ -13,10 +13,9 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from execledger.domain.types import Quote, QuoteSource
+from execledger.infrastructure.errors import TapeError
 from pydantic import ValidationError
-
-from domain.types import Quote, QuoteSource
-from infrastructure.errors import TapeError
 
 TAPE_HEADER: tuple[str, ...] = ("timestamp", "symbol", "bid", "ask", "bid_size", "ask_size")
 

@@ -27,19 +27,18 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
-
-from domain.config import ExecutionConfig
-from infrastructure.bootstrap import (
+from execledger.domain.config import ExecutionConfig
+from execledger.infrastructure.bootstrap import (
     execution_session,
     following_projections,
     simulated_venue,
     synthetic_session_tape,
 )
-from infrastructure.cli.execute import DEMO_PRICES, demo_requests
-from infrastructure.database_url import parse_database_url
-from infrastructure.ledger import Ledger, open_ledger
-from infrastructure.logging import configure_logging
-from projections import ProjectionRunner
+from execledger.infrastructure.cli.execute import DEMO_PRICES, demo_requests
+from execledger.infrastructure.database_url import parse_database_url
+from execledger.infrastructure.ledger import Ledger, open_ledger
+from execledger.infrastructure.logging import configure_logging
+from execledger.projections import ProjectionRunner
 
 
 class CountingLedger:
@@ -137,10 +136,12 @@ def run_engine(
 
 
 def run_bare(batches: list[int], orders: int, directory: Path) -> float:
-    app: Application[UUID] = Application(env={
-        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-        "SQLITE_DBNAME": str(directory / "bare.db"),
-    })  # fmt: skip
+    app: Application[UUID] = Application(
+        env={
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(directory / "bare.db"),
+        }
+    )
     aggregates = [Counter(f"order-{n}") for n in range(orders)]
     started = time.perf_counter()
     for number, size in enumerate(batches):
@@ -165,20 +166,25 @@ def main() -> None:
         bare_elapsed = run_bare(batches, args.orders, Path(directory))
     ours = events / elapsed
     bare = events / bare_elapsed
-    print(json.dumps({
-        "benchmark": "engine_throughput_sqlite",
-        "orders": args.orders,
-        "events": events,
-        "saves": len(batches),
-        "seconds": round(elapsed, 3),
-        "orders_per_second": round(args.orders / elapsed, 1),
-        "events_per_second": round(ours, 1),
-        "bare_library_events_per_second": round(bare, 1),
-        "ratio_to_bare_library": round(ours / bare, 3),
-        "goal_ratio": 0.5,
-        "projections_following": args.follow,
-        **({"projection_lag_ms": _percentiles(lags), "lag_goal_ms": 100} if args.follow else {}),
-    }, indent=2))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "benchmark": "engine_throughput_sqlite",
+                "orders": args.orders,
+                "events": events,
+                "saves": len(batches),
+                "seconds": round(elapsed, 3),
+                "orders_per_second": round(args.orders / elapsed, 1),
+                "events_per_second": round(ours, 1),
+                "bare_library_events_per_second": round(bare, 1),
+                "ratio_to_bare_library": round(ours / bare, 3),
+                "goal_ratio": 0.5,
+                "projections_following": args.follow,
+                **({"projection_lag_ms": _percentiles(lags), "lag_goal_ms": 100} if args.follow else {}),
+            },
+            indent=2,
+        )
+    )
 
 
 def _percentiles(values: list[float]) -> dict[str, float]:

@@ -17,7 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from infrastructure.ledger import open_ledger
+from execledger.infrastructure.ledger import open_ledger
+
 from tests.projection_scenarios import worked_order
 
 SYMBOLS = 1000
@@ -43,20 +44,30 @@ def main() -> None:
             orders = []
             while written < args.events and len(orders) < args.orders_per_save:
                 order = worked_order(
-                    index, symbol=symbol_of(index), correlation_id=f"bench-{index // 100}",
+                    index,
+                    symbol=symbol_of(index),
+                    correlation_id=f"bench-{index // 100}",
                     account="bench",
-                )  # fmt: skip
+                )
                 orders.append(order)
                 written += len(order.pending_events)
                 index += 1
             ledger.save(*orders)
         total = ledger.recorder.max_notification_id() or 0
     seconds = time.perf_counter() - started
-    print(json.dumps({
-        "database": args.db.split("@")[-1], "events_written": total - first,
-        "orders_written": index - first, "ledger_events": total, "seconds": round(seconds, 2),
-        "events_per_second": round((total - first) / seconds),
-    }, indent=2))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "database": args.db.split("@")[-1],
+                "events_written": total - first,
+                "orders_written": index - first,
+                "ledger_events": total,
+                "seconds": round(seconds, 2),
+                "events_per_second": round((total - first) / seconds),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -22,9 +22,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from infrastructure.ledger import Ledger, open_ledger
-from projections import ProjectionRunner, ProjectionStore, open_projections, queries
-from projections.order_status import TABLE as ORDER_STATUS
+from execledger.infrastructure.ledger import Ledger, open_ledger
+from execledger.projections import ProjectionRunner, ProjectionStore, open_projections, queries
+from execledger.projections.order_status import TABLE as ORDER_STATUS
+
 from tests.benchmarks.generate_ledger import SYMBOLS, symbol_of
 from tests.projection_scenarios import worked_order
 
@@ -76,8 +77,9 @@ def query_latency(store: ProjectionStore, samples: int) -> dict[str, Any]:
     }
 
 
-def lag_while_writing(ledger: Ledger, runner: ProjectionRunner, store: ProjectionStore,
-                      orders: int) -> dict[str, Any]:  # fmt: skip
+def lag_while_writing(
+    ledger: Ledger, runner: ProjectionRunner, store: ProjectionStore, orders: int
+) -> dict[str, Any]:
     """Save orders one at a time; time from each save until every projection has it."""
     runner.start_in_background(poll_interval_seconds=0.005)
     lags: list[float] = []

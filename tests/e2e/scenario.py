@@ -9,34 +9,45 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from domain.config import ExecutionConfig
-from domain.order import SmartOrder
-from domain.order_events import OrderEvent
-from domain.requests import OrderRequest
-from infrastructure.bootstrap import execution_session, resume_point, simulated_venue
-from infrastructure.engine.session import SessionResult
-from infrastructure.ledger import Ledger
-from infrastructure.venue import load_tape
+from execledger.domain.config import ExecutionConfig
+from execledger.domain.order import SmartOrder
+from execledger.domain.order_events import OrderEvent
+from execledger.domain.requests import OrderRequest
+from execledger.infrastructure.bootstrap import execution_session, resume_point, simulated_venue
+from execledger.infrastructure.engine.session import SessionResult
+from execledger.infrastructure.ledger import Ledger
+from execledger.infrastructure.venue import load_tape
 
 TAPES = Path(__file__).parent.parent / "fixtures" / "tapes"
 
 
 def request(symbol: str, side: str, quantity: str, **fields: Any) -> OrderRequest:
     """An order request with a fixed correlation id."""
-    return OrderRequest(symbol=symbol, side=side, quantity=Decimal(quantity),
-                        correlation_id=fields.pop("correlation_id", "scenario"), **fields)  # fmt: skip
+    return OrderRequest(
+        symbol=symbol,
+        side=side,
+        quantity=Decimal(quantity),
+        correlation_id=fields.pop("correlation_id", "scenario"),
+        **fields,
+    )
 
 
 def run_batch(
-    ledger: Ledger, tape: str, requests: Sequence[OrderRequest], *,
-    config: ExecutionConfig | None = None, not_fractionable: Iterable[str] = (),
+    ledger: Ledger,
+    tape: str,
+    requests: Sequence[OrderRequest],
+    *,
+    config: ExecutionConfig | None = None,
+    not_fractionable: Iterable[str] = (),
     not_tradable: Iterable[str] = (),
-) -> SessionResult:  # fmt: skip
+) -> SessionResult:
     """Work ``requests`` on the named tape until every order is terminal."""
     ports, _ = simulated_venue(
-        load_tape(TAPES / tape), not_fractionable=not_fractionable, not_tradable=not_tradable,
+        load_tape(TAPES / tape),
+        not_fractionable=not_fractionable,
+        not_tradable=not_tradable,
         start=resume_point(ledger, requests),
-    )  # fmt: skip
+    )
     session = execution_session(ledger, ports, config or ExecutionConfig())
     return asyncio.run(session.run(requests))
 

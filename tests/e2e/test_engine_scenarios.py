@@ -5,10 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from execledger.domain.config import ExecutionConfig
+from execledger.infrastructure.ledger import Ledger, open_ledger
+from execledger.infrastructure.verification import verify_ledger
 
-from domain.config import ExecutionConfig
-from infrastructure.ledger import Ledger, open_ledger
-from infrastructure.verification import verify_ledger
 from tests.e2e.scenario import request, run_batch, steps, types
 
 
@@ -21,19 +21,36 @@ def ledger(database_url: str) -> Ledger:
 def test_buy_repegs_twice_then_escalates_to_market(ledger: Ledger) -> None:
     """BUY 50: 100.02, re-peg 101.12 (20 @ 101.10), re-peg 101.72 (20 @ 101.70), market 10 @ 102.50."""
     order = run_batch(ledger, "escalation.csv", [request("XYZ", "BUY", "50")]).orders[0]
-    names = ("limit_price", "new_price", "old_price", "repeg_number", "quantity", "price",
-             "order_type", "filled_quantity", "remaining_quantity")  # fmt: skip
+    names = (
+        "limit_price",
+        "new_price",
+        "old_price",
+        "repeg_number",
+        "quantity",
+        "price",
+        "order_type",
+        "filled_quantity",
+        "remaining_quantity",
+    )
     recorded = [(s.type, s.fields) for s in steps(ledger, order, *names)]
     priced = [f["limit_price"] for t, f in recorded if t == "Priced"]
     repegs = [(f["old_price"], f["new_price"], f["repeg_number"]) for t, f in recorded if t == "Repegged"]
-    sent = [(f["order_type"], f["quantity"], f["limit_price"]) for t, f in recorded
-            if t == "PlacementRequested"]  # fmt: skip
-    fills = [(t, f["quantity"], f["price"], f["filled_quantity"], f["remaining_quantity"])
-             for t, f in recorded if t in ("PartiallyFilled", "Filled")]  # fmt: skip
+    sent = [
+        (f["order_type"], f["quantity"], f["limit_price"]) for t, f in recorded if t == "PlacementRequested"
+    ]
+    fills = [
+        (t, f["quantity"], f["price"], f["filled_quantity"], f["remaining_quantity"])
+        for t, f in recorded
+        if t in ("PartiallyFilled", "Filled")
+    ]
     assert priced == ["100.02"]  # bid + 1 tick (ratio 0.5) + 1 tick (imbalance -0.67)
     assert repegs == [("100.02", "101.12", "1"), ("101.12", "101.72", "2")]
-    assert sent == [("LIMIT", "50", "100.02"), ("LIMIT", "50", "101.12"),
-                    ("LIMIT", "30", "101.72"), ("MARKET", "10", "None")]  # fmt: skip
+    assert sent == [
+        ("LIMIT", "50", "100.02"),
+        ("LIMIT", "50", "101.12"),
+        ("LIMIT", "30", "101.72"),
+        ("MARKET", "10", "None"),
+    ]
     assert fills == [
         ("PartiallyFilled", "20", "101.10", "20", "30"),
         ("PartiallyFilled", "20", "101.70", "40", "10"),
@@ -49,8 +66,16 @@ def test_escalation_is_recorded_before_the_market_order(ledger: Ledger) -> None:
     """Write-ahead: Escalated, CancelRequested, Canceled, then PlacementRequested(MARKET), Placed, Filled."""
     order = run_batch(ledger, "escalation.csv", [request("XYZ", "BUY", "50")]).orders[0]
     tail = types(ledger, order)[-8:]
-    assert tail == ["Quoted", "Escalated", "CancelRequested", "Canceled",
-                    "PlacementRequested", "Placed", "Filled", "Completed"]  # fmt: skip
+    assert tail == [
+        "Quoted",
+        "Escalated",
+        "CancelRequested",
+        "Canceled",
+        "PlacementRequested",
+        "Placed",
+        "Filled",
+        "Completed",
+    ]
 
 
 def test_sub_dollar_sell_prices_on_the_hundredth_of_a_cent(ledger: Ledger) -> None:
@@ -67,10 +92,11 @@ def test_sub_dollar_sell_prices_on_the_hundredth_of_a_cent(ledger: Ledger) -> No
 def test_whole_share_asset_rounds_down_or_denies(ledger: Ledger) -> None:
     """A whole-share asset: 10.7 is adjusted to 10 shares; 0.4 rounds to zero and is denied."""
     result = run_batch(
-        ledger, "short_quiet.csv",
+        ledger,
+        "short_quiet.csv",
         [request("XYZ", "BUY", "10.7"), request("XYZ", "BUY", "0.4")],
         not_fractionable={"XYZ"},
-    )  # fmt: skip
+    )
     adjusted, denied = result.orders
     adjusted_step = steps(ledger, adjusted, "old_quantity", "new_quantity")[1]
     assert adjusted_step.type == "QuantityAdjusted"
@@ -80,8 +106,7 @@ def test_whole_share_asset_rounds_down_or_denies(ledger: Ledger) -> None:
 
 def test_untradable_asset_is_denied_without_reaching_the_venue(ledger: Ledger) -> None:
     """Preflight denies an untradable asset: nothing is quoted or placed."""
-    order = run_batch(ledger, "short_quiet.csv", [request("XYZ", "BUY", "5")],
-                      not_tradable={"XYZ"}).orders[0]  # fmt: skip
+    order = run_batch(ledger, "short_quiet.csv", [request("XYZ", "BUY", "5")], not_tradable={"XYZ"}).orders[0]
     assert types(ledger, order) == ["Requested", "Denied"]
 
 

@@ -17,13 +17,15 @@ ESCALATION_TAPE = str(TAPES / "escalation.csv")
 def execledger(*args: str, db: str) -> subprocess.CompletedProcess[str]:
     """Run the CLI in a subprocess, as a user would."""
     return subprocess.run(
-        [sys.executable, "-m", "infrastructure.cli.app", "--db", db, *args],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [sys.executable, "-m", "execledger.infrastructure.cli.app", "--db", db, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def notifications(db: str) -> int:
-    from infrastructure.ledger import open_ledger
+    from execledger.infrastructure.ledger import open_ledger
 
     with open_ledger(db) as ledger:
         return ledger.recorder.max_notification_id() or 0
@@ -117,8 +119,9 @@ def test_config_file_changes_the_policy(tmp_path: Path, sqlite_url: str) -> None
     config = tmp_path / "config.toml"
     config.write_text("max_repegs = 0\n")
     path = orders_file(tmp_path, "symbol,side,quantity\nXYZ,BUY,50\n")
-    done = execledger("execute", path, "--tape", ESCALATION_TAPE, "--config", str(config), "--json",
-                      db=sqlite_url)  # fmt: skip
+    done = execledger(
+        "execute", path, "--tape", ESCALATION_TAPE, "--config", str(config), "--json", db=sqlite_url
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)["results"][0]
     assert result["repegs"] == 0 and result["escalated"] is True

@@ -6,12 +6,13 @@ import asyncio
 from decimal import Decimal
 from typing import Any
 
-from domain.config import ExecutionConfig
-from infrastructure.bootstrap import execution_session, simulated_venue
-from infrastructure.engine.session import Venue
-from infrastructure.errors import TransientBrokerError
-from infrastructure.ledger import open_ledger
-from infrastructure.venue import SimulatedVenue, load_tape
+from execledger.domain.config import ExecutionConfig
+from execledger.infrastructure.bootstrap import execution_session, simulated_venue
+from execledger.infrastructure.engine.session import Venue
+from execledger.infrastructure.errors import TransientBrokerError
+from execledger.infrastructure.ledger import open_ledger
+from execledger.infrastructure.venue import SimulatedVenue, load_tape
+
 from tests.e2e.scenario import TAPES, request
 
 FAST_RETRIES = ExecutionConfig(retry_initial_backoff_seconds=Decimal("0.01"))
@@ -43,9 +44,10 @@ def test_a_lost_answer_is_retried_with_the_same_client_order_id(sqlite_url: str)
         ports, venue = simulated_venue(load_tape(TAPES / "escalation.csv"))
         flaky = LosesFirstAnswers(venue, losses=2)
         session = execution_session(
-            ledger, Venue(flaky, ports.market_data, ports.assets, ports.clock,
-                          session_end=ports.session_end), FAST_RETRIES,
-        )  # fmt: skip
+            ledger,
+            Venue(flaky, ports.market_data, ports.assets, ports.clock, session_end=ports.session_end),
+            FAST_RETRIES,
+        )
         order = asyncio.run(session.run([request("XYZ", "BUY", "50")])).orders[0]
         first = f"{order.id}-1"
         assert flaky.sent[:3] == [first, first, first]
@@ -72,8 +74,13 @@ def test_an_order_whose_venue_calls_keep_failing_stops_alone(sqlite_url: str) ->
     """Retries exhausted: the order stays as recorded (NEW) and the batch ends without a crash."""
     with open_ledger(sqlite_url) as ledger:
         ports, _ = simulated_venue(load_tape(TAPES / "escalation.csv"))
-        venue = Venue(ports.broker, ports.market_data, AssetsDownFor(ports.assets, "XYZ"),
-                      ports.clock, session_end=ports.session_end)  # fmt: skip
+        venue = Venue(
+            ports.broker,
+            ports.market_data,
+            AssetsDownFor(ports.assets, "XYZ"),
+            ports.clock,
+            session_end=ports.session_end,
+        )
         session = execution_session(ledger, venue, FAST_RETRIES)
         result = asyncio.run(session.run([request("XYZ", "BUY", "5")]))
         (order,) = result.orders

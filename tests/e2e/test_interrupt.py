@@ -14,11 +14,13 @@ from tests.e2e.test_execute_cli import execledger
 
 def test_ctrl_c_stops_cleanly_and_the_same_file_resumes(tmp_path: Path, sqlite_url: str) -> None:
     """SIGINT mid-batch: exit 130, no traceback; the ledger verifies; a re-run finishes every order."""
-    rows = "\n".join(f"{'AAPL' if n % 2 else 'MSFT'},{'BUY' if n % 3 else 'SELL'},{(n % 7 + 1) * 300}"
-                     for n in range(400))  # fmt: skip
+    rows = "\n".join(
+        f"{'AAPL' if n % 2 else 'MSFT'},{'BUY' if n % 3 else 'SELL'},{(n % 7 + 1) * 300}" for n in range(400)
+    )
     path = tmp_path / "orders.csv"
     path.write_text("symbol,side,quantity\n" + rows + "\n")
-    command = [sys.executable, "-m", "infrastructure.cli.app", "--db", sqlite_url, "execute", str(path)]
+    cli = [sys.executable, "-m", "execledger.infrastructure.cli.app"]
+    command = [*cli, "--db", sqlite_url, "execute", str(path)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(2.5)
     process.send_signal(signal.SIGINT)

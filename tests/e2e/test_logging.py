@@ -6,9 +6,9 @@ import json
 
 import pytest
 import structlog
+from execledger.infrastructure.ledger import open_ledger
+from execledger.infrastructure.logging import configure_logging
 
-from infrastructure.ledger import open_ledger
-from infrastructure.logging import configure_logging
 from tests.e2e.scenario import request, run_batch
 
 

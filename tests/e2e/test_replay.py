@@ -7,11 +7,11 @@ import json
 from decimal import Decimal
 
 import pytest
+from execledger.domain.order_events import Priced, Repegged
+from execledger.domain.replay import replay_decisions
+from execledger.domain.requests import OrderRequest
+from execledger.infrastructure.ledger import open_ledger
 
-from domain.order_events import Priced, Repegged
-from domain.replay import replay_decisions
-from domain.requests import OrderRequest
-from infrastructure.ledger import open_ledger
 from tests.e2e.scenario import request, run_batch
 from tests.e2e.test_execute_cli import execledger
 

@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 from decimal import Decimal
 
-from domain.config import ExecutionConfig
-from infrastructure.bootstrap import execution_session, resume_point, simulated_venue
-from infrastructure.ledger import Ledger, open_ledger
-from infrastructure.venue import load_tape
-from infrastructure.verification import verify_ledger
+from execledger.domain.config import ExecutionConfig
+from execledger.infrastructure.bootstrap import execution_session, resume_point, simulated_venue
+from execledger.infrastructure.ledger import Ledger, open_ledger
+from execledger.infrastructure.venue import load_tape
+from execledger.infrastructure.verification import verify_ledger
+
 from tests.e2e.scenario import TAPES, request, run_batch, types
 
 BATCH = [request("XYZ", "BUY", "50", idempotency_key="resume-1")]
@@ -45,8 +46,11 @@ def test_a_killed_batch_resumes_where_it_stopped(database_url: str) -> None:
         assert order.is_terminal and order.filled_quantity == Decimal(50)
         recorded = types(ledger, order)
         assert recorded.count("Requested") == 1
-        executions = [e.execution_id for e in ledger.events_of(order.id)
-                      if type(e).__name__ in ("PartiallyFilled", "Filled")]  # fmt: skip
+        executions = [
+            e.execution_id
+            for e in ledger.events_of(order.id)
+            if type(e).__name__ in ("PartiallyFilled", "Filled")
+        ]
         assert len(executions) == len(set(executions))
         times = [e.occurred_at for e in ledger.events_of(order.id)]
         assert times == sorted(times), "a resumed timeline never goes back in time"
@@ -61,17 +65,20 @@ def test_resume_settles_a_placement_that_was_never_answered(database_url: str) -
         (order,) = session.submit(BATCH).orders
         now = venue.clock.now()
         order.validate(tradable=True, fractionable=True, occurred_at=now)
-        from domain.types import OrderType, TimeInForce
+        from execledger.domain.types import OrderType, TimeInForce
 
-        order.request_placement(order_type=OrderType.LIMIT, quantity=Decimal(50),
-                                limit_price=Decimal("100.02"), time_in_force=TimeInForce.DAY,
-                                occurred_at=now)  # fmt: skip
+        order.request_placement(
+            order_type=OrderType.LIMIT,
+            quantity=Decimal(50),
+            limit_price=Decimal("100.02"),
+            time_in_force=TimeInForce.DAY,
+            occurred_at=now,
+        )
         ledger.save_order(order)
 
         result = run_batch(ledger, "escalation.csv", BATCH)
         recorded = types(ledger, result.orders[0])
-        assert recorded[:5] == ["Requested", "Validated", "PlacementRequested",
-                                "PlacementRejected", "Quoted"]  # fmt: skip
+        assert recorded[:5] == ["Requested", "Validated", "PlacementRequested", "PlacementRejected", "Quoted"]
         assert result.orders[0].is_terminal
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
-from infrastructure.ledger import Ledger, open_ledger
-from projections import ProjectionStore, open_projections
+from execledger.infrastructure.ledger import Ledger, open_ledger
+from execledger.projections import ProjectionStore, open_projections
 
 
 @pytest.fixture

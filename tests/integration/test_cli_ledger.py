@@ -13,10 +13,13 @@ import pytest
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "infrastructure.cli.app", *args],
-        capture_output=True, text=True, timeout=60, check=False,
+        [sys.executable, "-m", "execledger.infrastructure.cli.app", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
         env={**os.environ, "EXECLEDGER_DATABASE_CONNECT_TIMEOUT_SECONDS": "1", **(env or {})},
-    )  # fmt: skip
+    )
 
 
 def _closed_port() -> int:
@@ -35,9 +38,15 @@ def _assert_one_line_error(done: subprocess.CompletedProcess[str]) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["foo://x", "sqlite://host/x.db", "sqlite:///", "postgresql://127.0.0.1/db",
-     "postgresql://u@127.0.0.1:99999/db", "postgresql://u@h/db?schema=bad-name"],
-)  # fmt: skip
+    [
+        "foo://x",
+        "sqlite://host/x.db",
+        "sqlite:///",
+        "postgresql://127.0.0.1/db",
+        "postgresql://u@127.0.0.1:99999/db",
+        "postgresql://u@h/db?schema=bad-name",
+    ],
+)
 def test_a_malformed_database_url_exits_2_with_one_line(url: str) -> None:
     """An unsupported scheme or a malformed URL: one 'execledger: error:' line, exit 2."""
     _assert_one_line_error(_run("--db", url, "verify"))

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
+from execledger.domain import order_events as ev
+from execledger.infrastructure.ledger import ConcurrentUpdate, Ledger, open_ledger
 
-from domain import order_events as ev
-from infrastructure.ledger import ConcurrentUpdate, Ledger, open_ledger
 from tests.builders import at, fill, working_order
 from tests.conftest import _fresh_schema, postgres_dsn
 

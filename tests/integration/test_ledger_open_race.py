@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from infrastructure.ledger import Ledger, open_ledger
+from execledger.infrastructure.ledger import Ledger, open_ledger
 
 
 def test_ledgers_opened_at_once_on_a_fresh_database_all_open(database_url: str) -> None:

@@ -8,11 +8,12 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
-from domain import order_events as ev
-from domain.ids import order_id_for
-from domain.order import SmartOrder
-from domain.types import OrderType, QuoteSource, Side, TimeInForce, Urgency
-from infrastructure.ledger import Ledger, open_ledger
+from execledger.domain import order_events as ev
+from execledger.domain.ids import order_id_for
+from execledger.domain.order import SmartOrder
+from execledger.domain.types import OrderType, QuoteSource, Side, TimeInForce, Urgency
+from execledger.infrastructure.ledger import Ledger, open_ledger
+
 from tests.builders import (
     a_config,
     a_quote,
@@ -34,18 +35,32 @@ def _orders_with_every_event() -> list[SmartOrder]:
     """Four orders whose events together cover the whole catalogue."""
     busy = new_order(a_request(quantity="10.10", side="SELL", urgency="HIGH", idempotency_key="a"))
     busy.adjust_quantity(Decimal("10.10"), fractionable=False, reason="whole", occurred_at=at(1))
-    quote = a_quote(bid=Decimal("100.10"), ask=Decimal("100.50"), quoted_at=at(2).astimezone(NEW_YORK),
-                    source=QuoteSource.REST)  # fmt: skip
+    quote = a_quote(
+        bid=Decimal("100.10"),
+        ask=Decimal("100.50"),
+        quoted_at=at(2).astimezone(NEW_YORK),
+        source=QuoteSource.REST,
+    )
     busy.record_quote(quote, suspicion_reasons=["wide spread"], fallback_used=True, occurred_at=at(2))
-    busy.price(Decimal("100.40"), method="inside_spread", tick=Decimal("0.01"),
-               metadata={"score": "55.50"}, occurred_at=at(2))  # fmt: skip
+    busy.price(
+        Decimal("100.40"),
+        method="inside_spread",
+        tick=Decimal("0.01"),
+        metadata={"score": "55.50"},
+        occurred_at=at(2),
+    )
     rejected = place_limit(busy, Decimal("100.40"), when=at(3))
     busy.record_placement_rejected(rejected, error_code="40310000", reason="no", occurred_at=at(3))
     first = place_limit(busy, Decimal("100.40"), when=at(4))
     accept(busy, first, "B-1", when=at(4))
     fill(busy, "1.10", execution_id="x-1", price="100.40", when=at(5))
-    busy.repeg(Decimal("100.20"), bid=Decimal("100.10"), ask=Decimal("100.50"),
-               reasons=["unfilled"], occurred_at=at(14))  # fmt: skip
+    busy.repeg(
+        Decimal("100.20"),
+        bid=Decimal("100.10"),
+        ask=Decimal("100.50"),
+        reasons=["unfilled"],
+        occurred_at=at(14),
+    )
     busy.request_cancel("re-peg", occurred_at=at(14))
     busy.record_cancel_rejected("racing", occurred_at=at(14))
     cancel(busy, when=at(15))
@@ -130,8 +145,11 @@ def test_a_reloaded_order_has_the_state_of_the_live_one(database_url: str) -> No
         ledger.save_order(live)
         loaded = ledger.order(live.id)
     assert (loaded.status, loaded.filled_quantity, loaded.remaining_quantity, loaded.repegs) == (
-        live.status, live.filled_quantity, live.remaining_quantity, live.repegs,
-    )  # fmt: skip
+        live.status,
+        live.filled_quantity,
+        live.remaining_quantity,
+        live.repegs,
+    )
     assert loaded.placements == live.placements
     assert loaded.head_hash == live.head_hash
     assert loaded.average_fill_price == live.average_fill_price

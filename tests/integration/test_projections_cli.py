@@ -7,25 +7,49 @@ from collections.abc import Iterator
 
 import pytest
 import typer
+from execledger.infrastructure.cli.app import main_options
+from execledger.infrastructure.cli.orders import orders, quality, timeline
+from execledger.infrastructure.cli.projections import projections_app
+from execledger.infrastructure.ledger import Ledger, open_ledger
 from typer.testing import CliRunner
 
-from infrastructure.cli.app import main_options
-from infrastructure.cli.orders import orders, quality, timeline
-from infrastructure.cli.projections import projections_app
-from infrastructure.ledger import Ledger, open_ledger
 from tests.projection_scenarios import worked_order
 
 ORDER_KEYS = {
-    "order_id", "symbol", "side", "quantity", "filled_quantity", "average_fill_price",
-    "status", "limit_price", "repegs", "escalated", "correlation_id", "client_order_ids",
-    "created_at", "updated_at",
-}  # fmt: skip
+    "order_id",
+    "symbol",
+    "side",
+    "quantity",
+    "filled_quantity",
+    "average_fill_price",
+    "status",
+    "limit_price",
+    "repegs",
+    "escalated",
+    "correlation_id",
+    "client_order_ids",
+    "created_at",
+    "updated_at",
+}
 QUALITY_KEYS = [
-    "order_id", "symbol", "side", "quantity", "filled_quantity", "arrival_bid", "arrival_ask",
-    "arrival_mid", "average_fill_price", "slippage_bps", "effective_spread",
-    "price_improvement", "time_to_first_fill_seconds", "time_to_complete_seconds", "repegs",
-    "escalated", "fill_rate",
-]  # fmt: skip
+    "order_id",
+    "symbol",
+    "side",
+    "quantity",
+    "filled_quantity",
+    "arrival_bid",
+    "arrival_ask",
+    "arrival_mid",
+    "average_fill_price",
+    "slippage_bps",
+    "effective_spread",
+    "price_improvement",
+    "time_to_first_fill_seconds",
+    "time_to_complete_seconds",
+    "repegs",
+    "escalated",
+    "fill_rate",
+]
 
 
 def cli_app() -> typer.Typer:

@@ -7,13 +7,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from execledger.domain.order import SmartOrder
+from execledger.infrastructure.ledger import Ledger
+from execledger.projections import (
+    ALL_PROJECTIONS,
+    ProjectionRunner,
+    ProjectionStore,
+    open_projections,
+    queries,
+)
+from execledger.projections.projection import tables_of
+from execledger.projections.store_postgres import PostgresProjectionStore
+from execledger.projections.store_sqlite import SQLiteProjectionStore
 
-from domain.order import SmartOrder
-from infrastructure.ledger import Ledger
-from projections import ALL_PROJECTIONS, ProjectionRunner, ProjectionStore, open_projections, queries
-from projections.projection import tables_of
-from projections.store_postgres import PostgresProjectionStore
-from projections.store_sqlite import SQLiteProjectionStore
 from tests.integration.test_projections_runner import save_orders, snapshot
 from tests.projection_scenarios import T0, fill, place, quoted_and_priced, requested
 

@@ -8,10 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from execledger.infrastructure.ledger import Ledger, open_ledger
+from execledger.projections import ALL_PROJECTIONS, ProjectionRunner, ProjectionStore, open_projections
+from execledger.projections.projection import tables_of
 
-from infrastructure.ledger import Ledger, open_ledger
-from projections import ALL_PROJECTIONS, ProjectionRunner, ProjectionStore, open_projections
-from projections.projection import tables_of
 from tests.projection_scenarios import worked_order
 
 

@@ -7,12 +7,12 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
+from execledger.domain import order_events as ev
+from execledger.domain.chain import event_hash
+from execledger.domain.types import QuoteSource
+from execledger.infrastructure.ledger import open_ledger
+from execledger.infrastructure.verification import verify_ledger
 
-from domain import order_events as ev
-from domain.chain import event_hash
-from domain.types import QuoteSource
-from infrastructure.ledger import open_ledger
-from infrastructure.verification import verify_ledger
 from tests.builders import T0, a_quote, accepted_order, at, insert_record
 
 
@@ -31,8 +31,12 @@ def _v1_quoted_fields(order_id: UUID, version: int, previous_hash: str) -> dict[
         "quoted_at": T0,
         "source": QuoteSource.STREAM,
     }
-    sealed = {**fields, "originator_id": order_id, "originator_version": version,
-              "topic": get_topic(ev.Quoted)}  # fmt: skip
+    sealed = {
+        **fields,
+        "originator_id": order_id,
+        "originator_version": version,
+        "topic": get_topic(ev.Quoted),
+    }
     return {**fields, "event_hash": event_hash(sealed)}
 
 

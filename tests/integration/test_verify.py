@@ -8,8 +8,9 @@ import sys
 from typing import Any
 from uuid import UUID
 
-from infrastructure.ledger import open_ledger
-from infrastructure.verification import verify_ledger
+from execledger.infrastructure.ledger import open_ledger
+from execledger.infrastructure.verification import verify_ledger
+
 from tests.builders import (
     a_request,
     at,
@@ -44,9 +45,12 @@ def _edit(database_url: str, order_id: UUID, version: int, field: str, value: An
 
 def _verify_cli(database_url: str) -> tuple[int, dict[str, Any]]:
     done = subprocess.run(
-        [sys.executable, "-m", "infrastructure.cli.app", "--db", database_url, "verify", "--json"],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        [sys.executable, "-m", "execledger.infrastructure.cli.app", "--db", database_url, "verify", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     return done.returncode, json.loads(done.stdout)
 
 
@@ -96,8 +100,9 @@ def test_a_changed_event_type_is_caught(database_url: str) -> None:
     execute_on_store(
         database_url,
         "UPDATE {table} SET topic = {p} WHERE originator_id = {p} AND originator_version = 7",
-        "domain.order_events:Filled", key,
-    )  # fmt: skip
+        "execledger.domain.order_events:Filled",
+        key,
+    )
     with open_ledger(database_url) as ledger:
         report = verify_ledger(ledger)
     assert [(b.order_id, b.version) for b in report.broken] == [(busy, 7)]
@@ -120,9 +125,12 @@ def test_the_text_report_names_the_first_broken_link(database_url: str) -> None:
     busy, _ = _ledger_with_two_orders(database_url)
     _edit(database_url, busy, 2, "fractionable", False)
     done = subprocess.run(
-        [sys.executable, "-m", "infrastructure.cli.app", "--db", database_url, "verify"],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        [sys.executable, "-m", "execledger.infrastructure.cli.app", "--db", database_url, "verify"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 1
     assert f"order {busy} version 2" in " ".join(done.stdout.split())
 

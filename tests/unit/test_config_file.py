@@ -6,10 +6,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
-from domain.config import ExecutionConfig
-from domain.errors import InvalidConfig
-from infrastructure.config_file import load_execution_config
+from execledger.domain.config import ExecutionConfig
+from execledger.domain.errors import InvalidConfig
+from execledger.infrastructure.config_file import load_execution_config
 
 D = Decimal
 

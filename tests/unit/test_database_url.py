@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from infrastructure.database_url import parse_database_url
-from infrastructure.errors import DatabaseUrlError
+from execledger.infrastructure.database_url import parse_database_url
+from execledger.infrastructure.errors import DatabaseUrlError
 
 
 def test_a_sqlite_url_selects_the_sqlite_recorder(tmp_path: Path) -> None:
@@ -48,11 +47,20 @@ def test_the_default_port_is_5432() -> None:
 @pytest.mark.parametrize(
     "url",
     [
-        "", "foo://x", "mysql://u@h/db", "sqlite://host/x.db", "sqlite:///", "sqlite:",
-        "postgresql://h/db", "postgresql://u@/db", "postgresql://u@h/", "postgresql://u@h:x/db",
-        "postgresql://u@h:70000/db", "postgresql://u@h/db?schema=a;drop",
+        "",
+        "foo://x",
+        "mysql://u@h/db",
+        "sqlite://host/x.db",
+        "sqlite:///",
+        "sqlite:",
+        "postgresql://h/db",
+        "postgresql://u@/db",
+        "postgresql://u@h/",
+        "postgresql://u@h:x/db",
+        "postgresql://u@h:70000/db",
+        "postgresql://u@h/db?schema=a;drop",
     ],
-)  # fmt: skip
+)
 def test_a_malformed_url_raises_database_url_error(url: str) -> None:
     """Unsupported schemes and incomplete or malformed URLs raise DatabaseUrlError."""
     with pytest.raises(DatabaseUrlError):

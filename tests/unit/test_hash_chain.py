@@ -9,10 +9,10 @@ from uuid import UUID
 
 import pytest
 from eventsourcing.utils import get_topic
+from execledger.domain import order_events as ev
+from execledger.domain.chain import GENESIS_HASH, canonical, event_hash
+from execledger.domain.types import Side
 
-from domain import order_events as ev
-from domain.chain import GENESIS_HASH, canonical, event_hash
-from domain.types import Side
 from tests.builders import fill, working_order
 
 

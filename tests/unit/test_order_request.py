@@ -6,10 +6,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from execledger.domain.requests import OrderRequest
+from execledger.domain.types import Side, Urgency
 from pydantic import ValidationError
 
-from domain.requests import OrderRequest
-from domain.types import Side, Urgency
 from tests.builders import a_request
 
 

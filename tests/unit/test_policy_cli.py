@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from execledger.infrastructure.cli.policy import policy_app
 from typer.testing import CliRunner
-
-from infrastructure.cli.policy import policy_app
 
 RUNNER = CliRunner()
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from execledger.domain.config import ExecutionConfig
+from execledger.domain.errors import InvalidQuote
+from execledger.domain.pricing import price_order
+from execledger.domain.quotes import assess_quote, choose_quote
+from execledger.domain.repeg import decide_repeg
+from execledger.domain.ticks import round_to_tick, tick_for
+from execledger.domain.types import Quote, QuoteSource, Side
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from domain.config import ExecutionConfig
-from domain.errors import InvalidQuote
-from domain.pricing import price_order
-from domain.quotes import assess_quote, choose_quote
-from domain.repeg import decide_repeg
-from domain.ticks import round_to_tick, tick_for
-from domain.types import Quote, QuoteSource, Side
 
 NOW = datetime(2025, 1, 6, 15, 0, tzinfo=UTC)
 SIDES = st.sampled_from([Side.BUY, Side.SELL])

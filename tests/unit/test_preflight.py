@@ -5,10 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-
-from domain.config import ExecutionConfig
-from domain.preflight import no_quote_action, preflight, remaining_too_small
-from domain.types import Urgency
+from execledger.domain.config import ExecutionConfig
+from execledger.domain.preflight import no_quote_action, preflight, remaining_too_small
+from execledger.domain.types import Urgency
 
 D = Decimal
 CONFIG = ExecutionConfig()

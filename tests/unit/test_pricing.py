@@ -7,11 +7,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-
-from domain.config import ExecutionConfig
-from domain.errors import DomainError, InvalidQuote
-from domain.pricing import price_order
-from domain.types import Quote, QuoteSource, Side
+from execledger.domain.config import ExecutionConfig
+from execledger.domain.errors import DomainError, InvalidQuote
+from execledger.domain.pricing import price_order
+from execledger.domain.types import Quote, QuoteSource, Side
 
 D = Decimal
 CONFIG = ExecutionConfig()

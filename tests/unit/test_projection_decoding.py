@@ -10,11 +10,11 @@ from uuid import uuid4
 
 import pytest
 from eventsourcing.persistence import StoredEvent
+from execledger.domain.order_events import OrderEvent
+from execledger.infrastructure.ledger import Ledger
+from execledger.projections.decoding import Decoded, EventDecoder, fields_json_of
+from execledger.projections.values import business_fields_json
 
-from domain.order_events import OrderEvent
-from infrastructure.ledger import Ledger
-from projections.decoding import Decoded, EventDecoder, fields_json_of
-from projections.values import business_fields_json
 from tests.projection_scenarios import worked_order
 
 
@@ -54,9 +54,11 @@ def rewritten(ledger: Ledger, stored: StoredEvent, change: Any) -> StoredEvent:
     state = ledger.mapper.transcoder.decode(stored.state)
     change(state)
     return StoredEvent(
-        originator_id=stored.originator_id, originator_version=stored.originator_version,
-        topic=stored.topic, state=ledger.mapper.transcoder.encode(state),
-    )  # fmt: skip
+        originator_id=stored.originator_id,
+        originator_version=stored.originator_version,
+        topic=stored.topic,
+        state=ledger.mapper.transcoder.encode(state),
+    )
 
 
 def test_an_upcast_event_shows_its_upcast_fields(ledger: Ledger) -> None:
@@ -94,9 +96,11 @@ def test_an_unknown_transcoding_falls_back_to_the_mapper(ledger: Ledger) -> None
     state = json.loads(requested.state)
     state["config"]["weird"] = {"_type_": "not_registered", "_data_": 1}
     odd = StoredEvent(
-        originator_id=requested.originator_id, originator_version=1, topic=requested.topic,
+        originator_id=requested.originator_id,
+        originator_version=1,
+        topic=requested.topic,
         state=json.dumps(state).encode(),
-    )  # fmt: skip
+    )
     with pytest.raises(Exception, match="not_registered"):
         decode(ledger, [odd])  # the mapper's own error, as before
 

@@ -6,12 +6,13 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from domain.order import SmartOrder
-from domain.order_events import OrderEvent
-from projections.execution_quality import ExecutionQualityProjection
-from projections.order_status import OrderStatusProjection
-from projections.projection import Projection
-from projections.timeline import TimelineProjection
+from execledger.domain.order import SmartOrder
+from execledger.domain.order_events import OrderEvent
+from execledger.projections.execution_quality import ExecutionQualityProjection
+from execledger.projections.order_status import OrderStatusProjection
+from execledger.projections.projection import Projection
+from execledger.projections.timeline import TimelineProjection
+
 from tests.projection_scenarios import (
     T0,
     fill,
@@ -20,7 +21,7 @@ from tests.projection_scenarios import (
     quoted_and_priced,
     requested,
     worked_order,
-)  # fmt: skip
+)
 
 
 def fold_all(projection: Projection, events: list[OrderEvent]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -49,8 +50,13 @@ def buy_scenario() -> SmartOrder:
     quoted_and_priced(order, "100.00", "100.11", "100.03", at(0.5))
     place(order, "100.03", at(1), "B-1")
     fill(order, "30", "100.03", at(3.5), "E-1")
-    order.repeg(Decimal("100.16"), bid=Decimal("100.05"), ask=Decimal("100.14"),
-                reasons=["unfilled 10s"], occurred_at=at(11))  # fmt: skip
+    order.repeg(
+        Decimal("100.16"),
+        bid=Decimal("100.05"),
+        ask=Decimal("100.14"),
+        reasons=["unfilled 10s"],
+        occurred_at=at(11),
+    )
     order.request_cancel("re-peg", occurred_at=at(11))
     order.record_canceled("canceled", occurred_at=at(11.5))
     place(order, "100.16", at(11.75), "B-2")
@@ -72,8 +78,10 @@ def sell_scenario() -> SmartOrder:
     fill(order, "20", "50.03", at(2), "E-1")
     order.record_quote(
         quote("ABC", "49.99", "50.03", at(20)),
-        suspicion_reasons=[], fallback_used=False, occurred_at=at(20),
-    )  # fmt: skip
+        suspicion_reasons=[],
+        fallback_used=False,
+        occurred_at=at(20),
+    )
     order.escalate("re-pegs exhausted", occurred_at=at(21))
     order.request_cancel("escalation", occurred_at=at(21))
     order.record_canceled("canceled", occurred_at=at(21))

@@ -6,10 +6,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-
-from domain.config import ExecutionConfig
-from domain.quotes import assess_quote, choose_quote
-from domain.types import Quote, QuoteSource
+from execledger.domain.config import ExecutionConfig
+from execledger.domain.quotes import assess_quote, choose_quote
+from execledger.domain.types import Quote, QuoteSource
 
 D = Decimal
 NOW = datetime(2025, 1, 6, 15, 0, tzinfo=UTC)

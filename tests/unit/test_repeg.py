@@ -7,11 +7,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-
-from domain.config import ExecutionConfig
-from domain.errors import InvalidQuote
-from domain.repeg import RepegDecision, decide_repeg, repeg_due
-from domain.types import Quote, QuoteSource, Side
+from execledger.domain.config import ExecutionConfig
+from execledger.domain.errors import InvalidQuote
+from execledger.domain.repeg import RepegDecision, decide_repeg, repeg_due
+from execledger.domain.types import Quote, QuoteSource, Side
 
 D = Decimal
 CROSSING = ExecutionConfig()

@@ -7,15 +7,16 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-
-from domain.config import ExecutionConfig
-from infrastructure.engine.retry import BrokerUnavailable, Retrier
-from infrastructure.errors import OrderRejected, TransientBrokerError
+from execledger.domain.config import ExecutionConfig
+from execledger.infrastructure.engine.retry import BrokerUnavailable, Retrier
+from execledger.infrastructure.errors import OrderRejected, TransientBrokerError
 
 CONFIG = ExecutionConfig(
-    retry_max_attempts=4, retry_initial_backoff_seconds=Decimal("0.5"),
-    retry_max_backoff_seconds=Decimal("1.5"), broker_timeout_seconds=Decimal("0.05"),
-)  # fmt: skip
+    retry_max_attempts=4,
+    retry_initial_backoff_seconds=Decimal("0.5"),
+    retry_max_backoff_seconds=Decimal("1.5"),
+    broker_timeout_seconds=Decimal("0.05"),
+)
 
 
 class RecordingClock:

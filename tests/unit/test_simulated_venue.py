@@ -10,11 +10,10 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import pytest
-
-from domain.types import OrderType, Quote, Side, TimeInForce
-from infrastructure.errors import BrokerOrderNotFound, CancelRejected, OrderRejected
-from infrastructure.ports import BrokerOrderStatus, OrderUpdate
-from infrastructure.venue import (
+from execledger.domain.types import OrderType, Quote, Side, TimeInForce
+from execledger.infrastructure.errors import BrokerOrderNotFound, CancelRejected, OrderRejected
+from execledger.infrastructure.ports import BrokerOrderStatus, OrderUpdate
+from execledger.infrastructure.venue import (
     ClockQueue,
     SimulatedVenue,
     broker_order_id_for,

@@ -7,13 +7,13 @@ from decimal import Decimal
 from uuid import uuid5
 
 import pytest
+from execledger.domain import order_events as ev
+from execledger.domain.errors import DomainError, IllegalTransition, Overfill, UnknownPlacement
+from execledger.domain.ids import MAX_CLIENT_ORDER_ID_LENGTH, ORDER_NAMESPACE
+from execledger.domain.order import SmartOrder
+from execledger.domain.status import OrderStatus
+from execledger.domain.types import OrderType, TimeInForce
 
-from domain import order_events as ev
-from domain.errors import DomainError, IllegalTransition, Overfill, UnknownPlacement
-from domain.ids import MAX_CLIENT_ORDER_ID_LENGTH, ORDER_NAMESPACE
-from domain.order import SmartOrder
-from domain.status import OrderStatus
-from domain.types import OrderType, TimeInForce
 from tests.builders import (
     LIMIT_PRICE,
     T0,
@@ -39,10 +39,17 @@ Command = Callable[[SmartOrder], object]
 
 def _snapshot(order: SmartOrder) -> tuple[object, ...]:
     return (
-        order.status, order.version, order.filled_quantity, order.quantity, order.repegs,
-        order.escalated, dict(order.placements), order.live_client_order_id, order.head_hash,
+        order.status,
+        order.version,
+        order.filled_quantity,
+        order.quantity,
+        order.repegs,
+        order.escalated,
+        dict(order.placements),
+        order.live_client_order_id,
+        order.head_hash,
         len(order.pending_events),
-    )  # fmt: skip
+    )
 
 
 def completed_order() -> SmartOrder:
@@ -156,8 +163,13 @@ def test_a_working_order_records_the_realistic_event_sequence() -> None:
     """The builders' working order carries exactly the events a real run records."""
     order = working_order()
     assert pending_names(order) == [
-        "Requested", "Validated", "Quoted", "Priced", "PlacementRequested", "Placed",
-    ]  # fmt: skip
+        "Requested",
+        "Validated",
+        "Quoted",
+        "Priced",
+        "PlacementRequested",
+        "Placed",
+    ]
     assert order.status is OrderStatus.WORKING
     placed = order.pending_events[-2]
     assert isinstance(placed, ev.PlacementRequested)
@@ -242,9 +254,12 @@ def test_cumulative_filled_is_summed_over_the_chain_of_broker_orders() -> None:
     first = order.live_client_order_id
     fill(order, "3", execution_id="x-1", when=at(5))
     order.repeg(
-        Decimal("100.25"), bid=Decimal("100.00"), ask=Decimal("100.50"),
-        reasons=["unfilled after 10 s"], occurred_at=at(14),
-    )  # fmt: skip
+        Decimal("100.25"),
+        bid=Decimal("100.00"),
+        ask=Decimal("100.50"),
+        reasons=["unfilled after 10 s"],
+        occurred_at=at(14),
+    )
     cancel(order, when=at(14))
     second = place_limit(order, Decimal("100.25"), when=at(15))
     accept(order, second, "B-2", when=at(15))
@@ -282,9 +297,13 @@ def test_a_fill_for_a_placement_never_sent_is_refused() -> None:
     order = working_order()
     with pytest.raises(UnknownPlacement):
         order.record_fill(
-            "someone-else-1", execution_id="x", quantity=Decimal(1), price=LIMIT_PRICE,
-            broker_order_id="B-9", occurred_at=at(5),
-        )  # fmt: skip
+            "someone-else-1",
+            execution_id="x",
+            quantity=Decimal(1),
+            price=LIMIT_PRICE,
+            broker_order_id="B-9",
+            occurred_at=at(5),
+        )
     assert pending_names(order)[-1] == "Placed"
 
 
@@ -384,8 +403,10 @@ def test_an_escalated_order_can_only_place_market() -> None:
     placed = order.pending_events[-1]
     assert isinstance(placed, ev.PlacementRequested)
     assert (placed.order_type, placed.quantity, placed.limit_price) == (
-        OrderType.MARKET, Decimal("6"), None,
-    )  # fmt: skip
+        OrderType.MARKET,
+        Decimal("6"),
+        None,
+    )
     with pytest.raises(IllegalTransition):
         order.escalate("again", occurred_at=at(12))
 
@@ -406,8 +427,10 @@ def test_re_pegs_stop_at_max_repegs() -> None:
         )
     repegged = next(e for e in order.pending_events if isinstance(e, ev.Repegged))
     assert (repegged.old_price, repegged.new_price, repegged.repeg_number) == (
-        LIMIT_PRICE, Decimal("100.25"), 1,
-    )  # fmt: skip
+        LIMIT_PRICE,
+        Decimal("100.25"),
+        1,
+    )
     assert repegged.new_client_order_id == order.live_client_order_id
 
 

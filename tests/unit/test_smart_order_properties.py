@@ -11,16 +11,16 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from execledger.domain import order_events as ev
+from execledger.domain.config import ExecutionConfig
+from execledger.domain.errors import DomainError
+from execledger.domain.order import SmartOrder
+from execledger.domain.types import OrderType, TimeInForce
+from execledger.infrastructure.ledger import Ledger
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from domain import order_events as ev
-from domain.config import ExecutionConfig
-from domain.errors import DomainError
-from domain.order import SmartOrder
-from domain.types import OrderType, TimeInForce
-from infrastructure.ledger import Ledger
 from tests.builders import T0, a_quote, a_request, new_order
 
 QUANTITY = Decimal("10")
@@ -34,11 +34,19 @@ reasons = st.sampled_from(["r1", "r2"])
 
 def _state(order: SmartOrder) -> tuple[object, ...]:
     return (
-        order.status, order.version, order.filled_quantity, order.remaining_quantity,
-        order.quantity, order.repegs, order.escalated, order.placements,
-        order.live_client_order_id, order.cancel_pending_for, order.execution_ids,
+        order.status,
+        order.version,
+        order.filled_quantity,
+        order.remaining_quantity,
+        order.quantity,
+        order.repegs,
+        order.escalated,
+        order.placements,
+        order.live_client_order_id,
+        order.cancel_pending_for,
+        order.execution_ids,
         order.head_hash,
-    )  # fmt: skip
+    )
 
 
 class SmartOrderMachine(RuleBasedStateMachine):
@@ -84,29 +92,39 @@ class SmartOrderMachine(RuleBasedStateMachine):
 
     @rule()
     def validate(self) -> None:
-        self._attempt(lambda: self.order.validate(
-            tradable=True, fractionable=True, occurred_at=self._now()))  # fmt: skip
+        self._attempt(lambda: self.order.validate(tradable=True, fractionable=True, occurred_at=self._now()))
 
     @rule(new_quantity=quantities)
     def adjust(self, new_quantity: Decimal) -> None:
-        self._attempt(lambda: self.order.adjust_quantity(
-            new_quantity, fractionable=False, reason="whole shares", occurred_at=self._now()))  # fmt: skip
+        self._attempt(
+            lambda: self.order.adjust_quantity(
+                new_quantity, fractionable=False, reason="whole shares", occurred_at=self._now()
+            )
+        )
 
     @rule()
     def quote(self) -> None:
-        self._attempt(lambda: self.order.record_quote(
-            a_quote(), suspicion_reasons=["wide"], fallback_used=True, occurred_at=self._now()))  # fmt: skip
+        self._attempt(
+            lambda: self.order.record_quote(
+                a_quote(), suspicion_reasons=["wide"], fallback_used=True, occurred_at=self._now()
+            )
+        )
 
     @rule(price=prices)
     def price(self, price: Decimal) -> None:
-        self._attempt(lambda: self.order.price(
-            price, method="m", tick=Decimal("0.01"), metadata={}, occurred_at=self._now()))  # fmt: skip
+        self._attempt(
+            lambda: self.order.price(
+                price, method="m", tick=Decimal("0.01"), metadata={}, occurred_at=self._now()
+            )
+        )
 
     @rule(price=prices)
     def repeg(self, price: Decimal) -> None:
-        self._attempt(lambda: self.order.repeg(
-            price, bid=Decimal("100"), ask=Decimal("100.5"), reasons=[],
-            occurred_at=self._now()))  # fmt: skip
+        self._attempt(
+            lambda: self.order.repeg(
+                price, bid=Decimal("100"), ask=Decimal("100.5"), reasons=[], occurred_at=self._now()
+            )
+        )
 
     @rule(reason=reasons)
     def escalate(self, reason: str) -> None:
@@ -117,29 +135,47 @@ class SmartOrderMachine(RuleBasedStateMachine):
     @rule(quantity=quantities, price=prices, market=st.booleans(), whole=st.booleans())
     def place(self, quantity: Decimal, price: Decimal, market: bool, whole: bool) -> None:
         size = self.order.remaining_quantity if whole else quantity
-        self._attempt(lambda: self.order.request_placement(
-            order_type=OrderType.MARKET if market else OrderType.LIMIT, quantity=size,
-            limit_price=None if market else price, time_in_force=TimeInForce.DAY,
-            occurred_at=self._now()))  # fmt: skip
+        self._attempt(
+            lambda: self.order.request_placement(
+                order_type=OrderType.MARKET if market else OrderType.LIMIT,
+                quantity=size,
+                limit_price=None if market else price,
+                time_in_force=TimeInForce.DAY,
+                occurred_at=self._now(),
+            )
+        )
 
     @rule(pick=st.integers(0, 5))
     def placed(self, pick: int) -> None:
         cid = self._cid(pick)
-        self._attempt(lambda: self.order.record_placed(
-            cid, broker_order_id=f"B-{cid[-1]}", broker_status="new", occurred_at=self._now()))  # fmt: skip
+        self._attempt(
+            lambda: self.order.record_placed(
+                cid, broker_order_id=f"B-{cid[-1]}", broker_status="new", occurred_at=self._now()
+            )
+        )
 
     @rule(pick=st.integers(0, 5))
     def rejected(self, pick: int) -> None:
         cid = self._cid(pick)
-        self._attempt(lambda: self.order.record_placement_rejected(
-            cid, error_code="403", reason="no", occurred_at=self._now()))  # fmt: skip
+        self._attempt(
+            lambda: self.order.record_placement_rejected(
+                cid, error_code="403", reason="no", occurred_at=self._now()
+            )
+        )
 
     @rule(pick=st.integers(0, 5), execution_id=execution_ids, quantity=quantities, price=prices)
     def fill(self, pick: int, execution_id: str, quantity: Decimal, price: Decimal) -> None:
         cid = self._cid(pick)
-        self._attempt(lambda: self.order.record_fill(
-            cid, execution_id=execution_id, quantity=quantity, price=price,
-            broker_order_id="B", occurred_at=self._now()))  # fmt: skip
+        self._attempt(
+            lambda: self.order.record_fill(
+                cid,
+                execution_id=execution_id,
+                quantity=quantity,
+                price=price,
+                broker_order_id="B",
+                occurred_at=self._now(),
+            )
+        )
 
     @rule(reason=reasons)
     def cancel(self, reason: str) -> None:

@@ -6,10 +6,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-
-from domain.ticks import tick_for
-from domain.types import QuoteSource
-from infrastructure.venue import default_start_price, synthetic_tape
+from execledger.domain.ticks import tick_for
+from execledger.domain.types import QuoteSource
+from execledger.infrastructure.venue import default_start_price, synthetic_tape
 
 START = datetime(2024, 3, 1, 14, 30, tzinfo=UTC)
 

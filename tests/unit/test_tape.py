@@ -7,10 +7,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
-from domain.types import QuoteSource
-from infrastructure.errors import TapeError
-from infrastructure.venue import load_tape, parse_tape
+from execledger.domain.types import QuoteSource
+from execledger.infrastructure.errors import TapeError
+from execledger.infrastructure.venue import load_tape, parse_tape
 
 TAPES = Path(__file__).resolve().parents[1] / "fixtures" / "tapes"
 HEADER = "timestamp,symbol,bid,ask,bid_size,ask_size"

@@ -5,8 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 import pytest
-
-from domain.ticks import on_tick, round_to_tick, tick_above, tick_below, tick_for
+from execledger.domain.ticks import on_tick, round_to_tick, tick_above, tick_below, tick_for
 
 D = Decimal
 

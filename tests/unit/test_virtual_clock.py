@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-
-from infrastructure.venue import ClockQueue, ClockStalledError, VirtualClock, WallClock
+from execledger.infrastructure.venue import ClockQueue, ClockStalledError, VirtualClock, WallClock
 
 START = datetime(2024, 3, 1, 14, 30, tzinfo=UTC)
 
