@@ -116,6 +116,8 @@ def _change(row: Row, event: ev.OrderEvent) -> None:
         row["filled_notional"] += event.quantity * event.price
         if row["first_fill_at"] is None:
             row["first_fill_at"] = event.occurred_at
+    elif isinstance(event, ev.CancelRejected) and event.withdrawn_repeg is not None:
+        row["repegs"] = event.withdrawn_repeg - 1  # that re-peg never reached the venue
     elif isinstance(event, ev.Escalated):
         row["escalated"] = True
     elif isinstance(event, ev.Completed):
