@@ -76,8 +76,9 @@ def placement_requested(state: Lifecycle, client_order_id: str, quantity: Decima
 
 
 def placed(state: Lifecycle, client_order_id: str) -> Lifecycle:
-    """The broker accepted it; fills that came first count."""
-    if state.status is not OrderStatus.PENDING_NEW:
+    """The broker accepted it; fills that came first count. A late acceptance of an
+    older placement (already filled and replaced) leaves the live one as it is."""
+    if state.status is not OrderStatus.PENDING_NEW or state.live_client_order_id != client_order_id:
         return state
     return replace(state, status=state._working(client_order_id))
 

@@ -15,10 +15,16 @@ from eventsourcing.utils import get_topic
 from execledger.domain import order_events as ev
 from execledger.domain.chain import GENESIS_HASH, seal_fields
 from execledger.domain.config import ExecutionConfig
-from execledger.domain.errors import DomainError, IllegalTransition, Overfill, UnknownPlacement
+from execledger.domain.errors import (
+    BrokerOrderOverfill,
+    DomainError,
+    IllegalTransition,
+    Overfill,
+    UnknownPlacement,
+)
 from execledger.domain.ids import ClientOrderId, order_id_for
 from execledger.domain.order_state import OrderState
-from execledger.domain.placement import Placement
+from execledger.domain.placement import AcceptedPlacement, Placement
 from execledger.domain.requests import OrderRequest
 from execledger.domain.status import IDLE_STATUSES, LIVE_STATUSES, OrderStatus
 from execledger.domain.types import OrderType, Quote, TimeInForce
@@ -67,11 +73,16 @@ class SmartOrder(OrderState, Aggregate):
         )
 
     def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None:
-        """Seal every event into the order's hash chain before it is applied."""
+        """Seal every event into the order's hash chain before it is applied.
+
+        Events are in arrival order: ``occurred_at`` is never earlier than the previous
+        event's, so timelines never go back (a venue's own time is kept in its own field,
+        e.g. a fill's ``executed_at``).
+        """
         timestamp = event_class.create_timestamp()
         kwargs.update(
             correlation_id=self.correlation_id,
-            occurred_at=_aware(kwargs["occurred_at"]),
+            occurred_at=max(_aware(kwargs["occurred_at"]), self.last_event_at),
             previous_hash=self.head_hash,
             timestamp=timestamp,
         )
@@ -175,9 +186,7 @@ class SmartOrder(OrderState, Aggregate):
         occurred_at: datetime,
     ) -> None:
         """Decide to move the working order to ``new_price``; cancel and re-place follow."""
-        live = self.live_placement
-        self._require("re-peg", self.status in LIVE_STATUSES and live is not None, "not working")
-        assert live is not None and live.broker_order_id is not None
+        live = self._working_placement("re-peg", self.status in LIVE_STATUSES)
         self._require("re-peg", not self.escalated, "already escalated")
         self._require("re-peg", self.repegs < self.config.max_repegs, "re-pegs exhausted")
         self._require("re-peg", new_price not in self.price_history, "price already used")
@@ -287,14 +296,25 @@ class SmartOrder(OrderState, Aggregate):
         price: Decimal,
         broker_order_id: str,
         occurred_at: datetime,
+        executed_at: datetime | None = None,
     ) -> bool:
-        """Record a fill; False (and nothing recorded) if the execution was seen before."""
+        """Record a fill; False (and nothing recorded) if the execution was seen before.
+
+        ``executed_at`` is the venue's time of the execution (default: ``occurred_at``);
+        ``occurred_at`` is when the ledger learnt of it.
+        """
         if execution_id in self.execution_ids:
             return False
         if client_order_id not in self.placements:
             raise UnknownPlacement(f"order {self.id} never sent {client_order_id}")
         if quantity <= 0 or price <= 0:
             raise DomainError("fill quantity and price must be positive")
+        broker_order = self.lifecycle.broker_orders[client_order_id]
+        if broker_order.filled + quantity > broker_order.quantity:
+            raise BrokerOrderOverfill(
+                f"fill {execution_id} of {quantity} would take broker order {client_order_id} "
+                f"from {broker_order.filled} past its quantity {broker_order.quantity}"
+            )
         if self.filled_quantity + quantity > self.quantity:
             raise Overfill(
                 f"fill {execution_id} of {quantity} would take {self.filled_quantity} "
@@ -311,15 +331,14 @@ class SmartOrder(OrderState, Aggregate):
             price=price,
             filled_quantity=filled,
             remaining_quantity=self.quantity - filled,
+            executed_at=_aware(executed_at or occurred_at),
             occurred_at=occurred_at,
         )
         return True
 
     def request_cancel(self, reason: str, *, occurred_at: datetime) -> None:
         """Record the intent to cancel the working broker order."""
-        live = self.live_placement
-        self._require("cancel", self.status in LIVE_STATUSES and live is not None, "not working")
-        assert live is not None and live.broker_order_id is not None
+        live = self._working_placement("cancel", self.status in LIVE_STATUSES)
         self.trigger_event(
             ev.CancelRequested,
             client_order_id=live.client_order_id,
@@ -330,10 +349,8 @@ class SmartOrder(OrderState, Aggregate):
 
     def record_canceled(self, reason: str, *, occurred_at: datetime) -> None:
         """The broker canceled the working order (asked, or on its own)."""
-        live = self.live_placement
         allowed = self.status is OrderStatus.PENDING_CANCEL or self.status in LIVE_STATUSES
-        self._require("confirm a cancel of", allowed and live is not None, "nothing working")
-        assert live is not None and live.broker_order_id is not None
+        live = self._working_placement("confirm a cancel of", allowed)
         self.trigger_event(
             ev.Canceled,
             client_order_id=live.client_order_id,
@@ -360,6 +377,7 @@ class SmartOrder(OrderState, Aggregate):
         """Close the order as done: filled, or the remainder is too small to trade."""
         self._require_active("complete")
         self._require("complete", self.live_client_order_id is None, "a broker order is working")
+        self._require("complete", self.filled_quantity > 0, "nothing filled")
         self.trigger_event(
             ev.Completed,
             reason=reason,
@@ -392,6 +410,16 @@ class SmartOrder(OrderState, Aggregate):
             raise UnknownPlacement(f"order {self.id} never sent {client_order_id}")
         pending = self.status is OrderStatus.PENDING_NEW
         self._require(command, pending and self.live_client_order_id == client_order_id)
+
+    def _working_placement(self, command: str, allowed: bool) -> AcceptedPlacement:
+        """The live placement, which the broker has accepted; IllegalTransition otherwise."""
+        live = self.live_placement
+        self._require(command, allowed and live is not None, "not working")
+        assert live is not None
+        broker_order_id = live.broker_order_id
+        self._require(command, broker_order_id is not None, "the broker has not accepted it yet")
+        assert broker_order_id is not None
+        return AcceptedPlacement(live, broker_order_id)
 
     def _cancel_target(self) -> Placement:
         if self.cancel_pending_for is None:

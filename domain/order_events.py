@@ -207,7 +207,14 @@ class PlacementRejected(OrderEvent):
 
 
 class _Fill(OrderEvent):
-    """A fill on one broker order; totals are over the whole chain of broker orders."""
+    """A fill on one broker order; totals are over the whole chain of broker orders.
+
+    ``executed_at`` is the venue's time of the execution; ``occurred_at`` is when the
+    ledger recorded it (arrival order). Version 2 added ``executed_at`` (upcast: the
+    event's ``occurred_at``).
+    """
+
+    class_version = 2
 
     client_order_id: str
     broker_order_id: str
@@ -216,6 +223,11 @@ class _Fill(OrderEvent):
     price: Decimal
     filled_quantity: Decimal
     remaining_quantity: Decimal
+    executed_at: datetime
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state.setdefault("executed_at", state["occurred_at"])
 
     def change(self, order: SmartOrder) -> None:
         order.execution_ids.add(self.execution_id)

@@ -100,7 +100,7 @@ class OrderWorker:
         if order.escalated:
             await self._ctx.calls.place(order, OrderType.MARKET, None)
             return
-        if order.placement_count and self._too_small():
+        if order.filled_quantity > 0 and self._too_small():
             self._finish_complete("remaining quantity too small to trade")
             return
         if order.decided_price is not None:
@@ -228,7 +228,8 @@ class OrderWorker:
                 quantity=execution.quantity,
                 price=execution.price,
                 broker_order_id=execution.broker_order_id,
-                occurred_at=execution.executed_at,
+                executed_at=execution.executed_at,
+                occurred_at=self._now(),
             )
             return
         unsolicited = (
