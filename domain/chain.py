@@ -31,6 +31,9 @@ from uuid import UUID
 GENESIS_HASH = "0" * 64
 #: The chain version this code writes.
 CHAIN_VERSION = 2
+#: What the ledger stores beside an event's fields (not attributes of the event as written;
+#: an event read back carries them).
+STORED_MARKS = frozenset({"chain_version", "event_mac"})
 #: Fields no chain version hashes: the hash itself and the keyed seal of it.
 _NEVER_HASHED = frozenset({"event_hash", "event_mac"})
 #: Version 1 also left out the mapper's class-version marker.
