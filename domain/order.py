@@ -13,7 +13,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 from execledger.domain import order_events as ev
-from execledger.domain.chain import GENESIS_HASH, event_hash
+from execledger.domain.chain import GENESIS_HASH, seal_fields
 from execledger.domain.config import ExecutionConfig
 from execledger.domain.errors import (
     BrokerOrderOverfill,
@@ -66,7 +66,11 @@ class SmartOrder(OrderState, Aggregate):
             "topic": get_topic(ev.Requested),
         }
         return cls._create(
-            ev.Requested, id=order_id, timestamp=timestamp, event_hash=event_hash(sealed), **fields
+            ev.Requested,
+            id=order_id,
+            timestamp=timestamp,
+            event_hash=seal_fields(ev.Requested, sealed),
+            **fields,
         )
 
     def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None:
@@ -89,7 +93,7 @@ class SmartOrder(OrderState, Aggregate):
             "originator_version": self.version + 1,
             "topic": get_topic(event_class),
         }
-        super().trigger_event(event_class, event_hash=event_hash(sealed), **kwargs)
+        super().trigger_event(event_class, event_hash=seal_fields(event_class, sealed), **kwargs)
 
     # ---- preflight ------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import (
     JSONTranscoder,
+    Mapper,
     Notification,
     PersistenceError,
     RecordConflictError,
@@ -27,6 +28,7 @@ from execledger.domain.requests import OrderRequest
 from execledger.domain.topics import REQUESTED_TOPICS
 from execledger.infrastructure.database_url import DatabaseUrl, parse_database_url
 from execledger.infrastructure.errors import DatabaseUnavailable, InfrastructureError
+from execledger.infrastructure.sealing import AuditKey, SealingMapper, load_audit_key
 from execledger.infrastructure.transcodings import register_ledger_transcodings
 
 PAGE_SIZE = 500
@@ -66,6 +68,14 @@ class Ledger(Application[UUID]):
     """Every smart order, as its events; the write side of execledger."""
 
     name = "execledger"
+
+    def __init__(self, env: Mapping[str, str] | None = None, audit_key: AuditKey | None = None) -> None:
+        #: Seals every stored event with a MAC when given (infrastructure.sealing).
+        self.audit_key = audit_key
+        super().__init__(env)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return SealingMapper(super().construct_mapper(), self.audit_key)
 
     def construct_transcoder(self) -> Transcoder:
         transcoder = LedgerTranscoder()
@@ -142,13 +152,22 @@ def as_order_id(originator_id: UUID | str) -> UUID:
     return originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
 
 
-def open_ledger(url: str | DatabaseUrl, extra_env: Mapping[str, str] | None = None) -> Ledger:
-    """Open (creating tables if needed) the ledger the URL names."""
+def open_ledger(
+    url: str | DatabaseUrl,
+    extra_env: Mapping[str, str] | None = None,
+    audit_key: AuditKey | None = None,
+) -> Ledger:
+    """Open (creating tables if needed) the ledger the URL names.
+
+    Events are sealed with ``audit_key``, else with the key the environment names
+    (``EXECLEDGER_AUDIT_KEY`` or ``EXECLEDGER_AUDIT_KEY_FILE``), else left unkeyed.
+    """
     database = url if isinstance(url, DatabaseUrl) else parse_database_url(url)
     env = {**database.env, **(extra_env or {})}
+    key = audit_key or load_audit_key()
     try:
         with creating_tables_alone(database):
-            return Ledger(env=env)
+            return Ledger(env=env, audit_key=key)
     except (PersistenceError, psycopg.Error, sqlite3.Error, OSError) as error:
         raise DatabaseUnavailable(
             f"cannot open the ledger at {database.redacted}: {_first_line(error)}"

@@ -1,31 +1,77 @@
-"""``execledger verify``: check every order's hash chain."""
+"""``execledger verify``: check every hash chain, keyed seal and checkpoint of the ledger."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from execledger.infrastructure.cli.context import console, print_json, state_of
-from execledger.infrastructure.verification import verify_ledger
+from execledger.infrastructure.sealing import (
+    KEY_ENV,
+    AuditKey,
+    AuditKeyError,
+    CheckpointFileError,
+    SealTable,
+    load_audit_key,
+    read_checkpoint,
+    write_checkpoint,
+)
+from execledger.infrastructure.verification import VerificationReport, verify_ledger
 
 
 def verify(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    key_file: Path | None = typer.Option(
+        None, "--key-file", help=f"Read the audit key from this file (default: ${KEY_ENV})."
+    ),
+    checkpoint: Path | None = typer.Option(
+        None, "--checkpoint", help="Write the ledger's signed checkpoint to this new file."
+    ),
+    against: Path | None = typer.Option(
+        None, "--against", help="Prove the ledger still extends the checkpoint in this file."
+    ),
+    seal: bool = typer.Option(False, "--seal", help="Store the signed checkpoint in the ledger too."),
 ) -> None:
-    """Recompute every event's hash and every link; exit 1 naming the first broken link."""
+    """Recompute every hash, link and seal; exit 1 naming the first break."""
+    key = load_audit_key(key_file=key_file)
+    if (checkpoint is not None or seal) and key is None:
+        option = "--checkpoint" if checkpoint is not None else "--seal"
+        raise AuditKeyError(f"{option}: signing needs the audit key (${KEY_ENV} or --key-file)")
+    if checkpoint is not None and checkpoint.exists():
+        raise CheckpointFileError(
+            f"--checkpoint {checkpoint}: the file exists; checkpoints are never overwritten"
+        )
+    previous = read_checkpoint(against) if against is not None else None
     with state_of(ctx).open_ledger() as ledger:
-        report = verify_ledger(ledger)
+        seals = SealTable(ledger.recorder.datastore)  # type: ignore[attr-defined]
+        report = verify_ledger(ledger, key=key, against=previous, seals=seals)
+        if report.ok and key is not None and (seal or checkpoint is not None):
+            signed = report.head.signed(key)
+            if seal:
+                seals.add(signed)
+            if checkpoint is not None:
+                write_checkpoint(checkpoint, signed)
     if as_json:
         print_json(report.as_json())
-    elif report.ok:
+    else:
+        _print(report, key)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print(report: VerificationReport, key: AuditKey | None) -> None:
+    if report.ok:
         console.print(
-            f"ledger verified: {report.orders_checked} orders, "
-            f"{report.events_checked} events, every hash chain holds"
+            f"ledger verified: {report.orders_checked} orders, {report.events_checked} events, "
+            f"every hash chain holds; {report.checkpoints_checked} checkpoint(s) hold"
         )
     else:
         first = report.broken[0]
-        console.print(
-            f"[bold red]BROKEN[/]: order {first.order_id} version {first.version}: "
-            f"{first.reason} ({len(report.broken)} order(s) broken)"
-        )
-    if not report.ok:
-        raise typer.Exit(1)
+        where = "the ledger" if first.order_id is None else f"order {first.order_id} version {first.version}"
+        console.print(f"[bold red]BROKEN[/]: {where}: {first.reason} ({len(report.broken)} break(s))")
+    if key is None:
+        console.print("[yellow]not checked[/]: no audit key given, so the keyed seals were not checked")
+    elif report.legacy_events:
+        console.print(f"{report.legacy_events} event(s) predate keyed sealing (unkeyed chain version 1)")
+    console.print(f"ledger root at position {report.head.position}: {report.head.root}")
