@@ -68,6 +68,14 @@ class ExecutionConfig(BaseModel):
             raise ValueError("must be a finite number")
         return value
 
+    @property
+    def placement_send_window_seconds(self) -> Decimal:
+        """How long after a placement was requested it may still reach the broker: every
+        attempt's timeout and every backoff between them. Only after this window does a
+        broker's "not found" mean the placement never arrived."""
+        attempts = self.retry_max_attempts
+        return self.broker_timeout_seconds * attempts + self.retry_max_backoff_seconds * (attempts - 1)
+
     def snapshot(self) -> dict[str, Any]:
         """The config as event data: Decimals stay Decimal, nothing is a float."""
         return self.model_dump(mode="python")

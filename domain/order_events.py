@@ -169,6 +169,7 @@ class PlacementRequested(OrderEvent):
             order_type=self.order_type,
             quantity=self.quantity,
             limit_price=self.limit_price,
+            requested_at=self.occurred_at,
         )
         order.placement_count = self.placement_number
         order.decided_price = None

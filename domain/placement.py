@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal
 
 from execledger.domain.types import OrderType
@@ -17,6 +18,7 @@ class Placement:
     order_type: OrderType
     quantity: Decimal
     limit_price: Decimal | None
+    requested_at: datetime
     broker_order_id: str | None = None
 
     def accepted(self, broker_order_id: str) -> Placement:

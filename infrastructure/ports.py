@@ -17,6 +17,7 @@ class BrokerOrderStatus(StrEnum):
 
     NEW = "new"
     PARTIALLY_FILLED = "partially_filled"
+    PENDING_CANCEL = "pending_cancel"  # cancel received, not final: the order can still fill
     FILLED = "filled"
     CANCELED = "canceled"
     REJECTED = "rejected"
@@ -100,7 +101,10 @@ class Broker(Protocol):
 
     async def cancel(self, broker_order_id: str) -> BrokerOrder: ...
 
-    async def get_by_client_order_id(self, client_order_id: str) -> BrokerOrder | None: ...
+    async def get_by_client_order_id(self, client_order_id: str) -> BrokerOrder | None:
+        """The broker order, or None only when the broker says definitely "not found";
+        a lookup that failed raises (TransientBrokerError): unknown is not "not found"."""
+        ...
 
     def order_updates(self) -> AsyncIterator[OrderUpdate]: ...
 

@@ -64,7 +64,7 @@ class ExecutionSession:
         retrier = Retrier(config, venue.clock, seed=seed)
         self._context = WorkerContext(
             ledger=ledger,
-            calls=BrokerCalls(ledger, venue.broker, venue.clock, retrier),
+            calls=BrokerCalls(venue.broker, retrier),
             quotes=QuoteSource(venue.market_data, venue.rest_market_data, venue.clock, retrier),
             assets=venue.assets,
             retrier=retrier,
@@ -129,12 +129,22 @@ class ExecutionSession:
             on_finished(order)
 
     async def _dispatch(self) -> None:
-        """Route every venue update to the worker of the order it belongs to."""
-        async for update in self._venue.broker.order_updates():
-            order_id = _order_id_of(update)
-            worker = self._workers.get(order_id) if order_id is not None else None
-            if worker is not None:
-                worker.inbox.append(update)
+        """Route every venue update to the worker of the order it belongs to. When the
+        stream drops, subscribe again; updates missed meanwhile may never be replayed, so
+        every worker looks its broker order up (engine.worker reconciles)."""
+        subscriptions = 0
+        while True:
+            subscriptions += 1
+            if subscriptions > 1:
+                log.warning("order_updates_reconnected", subscription=subscriptions)
+                for worker in self._workers.values():
+                    worker.broker_view_lost()
+            async for update in self._venue.broker.order_updates():
+                order_id = _order_id_of(update)
+                target = self._workers.get(order_id) if order_id is not None else None
+                if target is not None:
+                    target.inbox.append(update)
+            await self._venue.clock.sleep(self._config.retry_initial_backoff_seconds)
 
     def _spawn(self, coroutine: Any, name: str) -> asyncio.Task[Any]:
         clock = self._venue.clock

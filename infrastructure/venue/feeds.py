@@ -14,12 +14,15 @@ class VenueFeeds:
     """Every subscriber gets a ``ClockQueue``, so waiting on a feed counts as blocked.
 
     Order updates are kept: a new subscriber first receives every update since the
-    session began, then live ones. Quote streams get quotes from subscription on and end
-    with the tape. ``close`` ends every feed (later subscribers get the backlog only).
+    session began (unless ``replay_backlog`` is off, as at Alpaca), then live ones.
+    Quote streams get quotes from subscription on and end with the tape. ``close`` ends
+    every feed (later subscribers get the backlog only); ``drop`` ends the current
+    update subscriptions, as a dropped connection does.
     """
 
-    def __init__(self, clock: VirtualClock) -> None:
+    def __init__(self, clock: VirtualClock, *, replay_backlog: bool = True) -> None:
         self._clock = clock
+        self._replay_backlog = replay_backlog
         self._updates: list[OrderUpdate] = []
         self._update_queues: list[ClockQueue[OrderUpdate]] = []
         self._quote_queues: list[tuple[frozenset[str], ClockQueue[Quote]]] = []
@@ -33,13 +36,20 @@ class VenueFeeds:
         return self._finished
 
     def order_updates(self) -> ClockQueue[OrderUpdate]:
-        """A new subscription: the backlog, then live updates until ``close``."""
-        queue = ClockQueue(self._clock, self._updates)
+        """A new subscription: the backlog (unless the venue does not replay it), then
+        live updates until ``close`` or a ``drop``."""
+        queue = ClockQueue(self._clock, self._updates if self._replay_backlog else ())
         if self._closed:
             queue.close()
         else:
             self._update_queues.append(queue)
         return queue
+
+    def drop(self) -> None:
+        """The update stream drops: every subscription ends (a new one may follow)."""
+        for queue in self._update_queues:
+            queue.close()
+        self._update_queues.clear()
 
     def publish(self, update: OrderUpdate) -> None:
         """Record ``update`` and hand it to every open subscription."""

@@ -18,7 +18,9 @@ from execledger.domain.types import OrderType, Quote, Side, TimeInForce
 from execledger.infrastructure.ports import BrokerOrder, BrokerOrderStatus
 
 ZERO = Decimal(0)
-OPEN_STATUSES = frozenset({BrokerOrderStatus.NEW, BrokerOrderStatus.PARTIALLY_FILLED})
+OPEN_STATUSES = frozenset(
+    {BrokerOrderStatus.NEW, BrokerOrderStatus.PARTIALLY_FILLED, BrokerOrderStatus.PENDING_CANCEL}
+)
 
 
 @dataclass
@@ -60,7 +62,7 @@ class WorkingOrder:
 
     @property
     def is_open(self) -> bool:
-        """Whether the order can still fill or be canceled."""
+        """Whether the order can still fill or be canceled (a pending cancel can still fill)."""
         return self.status in OPEN_STATUSES
 
     def record_fill(self, quantity: Decimal, price: Decimal) -> int:
@@ -69,7 +71,10 @@ class WorkingOrder:
         self.notional += quantity * price
         self.executions += 1
         done = self.filled >= self.quantity
-        self.status = BrokerOrderStatus.FILLED if done else BrokerOrderStatus.PARTIALLY_FILLED
+        if done:
+            self.status = BrokerOrderStatus.FILLED
+        elif self.status is not BrokerOrderStatus.PENDING_CANCEL:
+            self.status = BrokerOrderStatus.PARTIALLY_FILLED
         return self.executions
 
     def snapshot(self) -> BrokerOrder:

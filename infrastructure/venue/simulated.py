@@ -6,12 +6,15 @@ displayed sizes afresh and re-matches every open order of the symbol (rules in
 ``matching``). A placement is matched at once against what the current quote still
 offers. The last quote of a symbol stands until the tape ends; then ``is_finished`` is
 true, quote streams end and new placements are rejected (``session_closed``); orders
-still open stay open for the engine to cancel.
+still open stay open for the engine to cancel. ``faults`` (venue.faults.VenueFaults) make it
+as unkind as a real broker: delayed cancels, refused cancels, failed lookups, lost answers,
+no backlog after a reconnect, dropped streams and quiet quote feeds.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -19,9 +22,16 @@ from uuid import NAMESPACE_URL, uuid5
 
 from execledger.domain.ticks import tick_for
 from execledger.domain.types import OrderType, Quote, Side, TimeInForce
-from execledger.infrastructure.errors import BrokerOrderNotFound, CancelRejected, OrderRejected, TapeError
+from execledger.infrastructure.errors import (
+    BrokerOrderNotFound,
+    CancelRejected,
+    OrderRejected,
+    TapeError,
+    TransientBrokerError,
+)
 from execledger.infrastructure.ports import BrokerOrder, BrokerOrderStatus, Execution, OrderUpdate
-from execledger.infrastructure.venue.clock import VirtualClock
+from execledger.infrastructure.venue.clock import VirtualClock, seconds_to_timedelta
+from execledger.infrastructure.venue.faults import VenueFaults
 from execledger.infrastructure.venue.feeds import VenueFeeds
 from execledger.infrastructure.venue.matching import Liquidity, WorkingOrder, priority, take
 
@@ -46,6 +56,7 @@ class SimulatedVenue:
         not_tradable: Iterable[str] = (),
         not_fractionable: Iterable[str] = (),
         restamp_quotes: bool = False,
+        faults: VenueFaults | None = None,
     ) -> None:
         if not tape:
             raise TapeError("the tape has no quotes")
@@ -60,12 +71,19 @@ class SimulatedVenue:
         self._by_client: dict[str, WorkingOrder] = {}
         self._resting: dict[str, list[WorkingOrder]] = {}
         self._seq = itertools.count(1)
-        self._feeds = VenueFeeds(self.clock)
+        self.faults = faults or VenueFaults()
+        self._feeds = VenueFeeds(self.clock, replay_backlog=self.faults.replay_backlog)
+        self._shown: dict[str, Quote] = {}  # what the quote feed last said, per symbol
+        self._cancel_requests: Counter[str] = Counter()
+        self._lookups: Counter[str] = Counter()
+        self._lost_answers = 0
         self._cursor = 0
         while self._cursor < len(self._tape) and self._tape[self._cursor].quoted_at <= self.now:
             self._apply(self._tape[self._cursor])
             self._cursor += 1
         self._schedule_next()
+        for drop in self.faults.stream_drops:
+            self.clock.call_at(self.tape_start + seconds_to_timedelta(drop), self._feeds.drop)
 
     # -- what the engine asks about the session ----------------------------------------
 
@@ -109,13 +127,17 @@ class SimulatedVenue:
     # -- MarketData ------------------------------------------------------------------
 
     async def latest_quote(self, symbol: str) -> Quote | None:
-        """The symbol's current tape quote, or None before its first quote."""
-        book = self._books.get(symbol)
-        if book is None:
+        """The symbol's current tape quote, or None before its first quote. In a quiet
+        spell, the quote the feed last gave, stamped no later than the spell's start."""
+        quote = self._shown.get(symbol)
+        if quote is None:
             return None
+        quiet_since = self._quiet_since()
+        if quiet_since is not None:
+            return quote.model_copy(update={"quoted_at": min(quote.quoted_at, quiet_since)})
         if self._restamp:
-            return book.quote.model_copy(update={"quoted_at": self.now})
-        return book.quote
+            return quote.model_copy(update={"quoted_at": self.now})
+        return quote
 
     def quote_stream(self, symbols: list[str]) -> AsyncIterator[Quote]:
         """Tape quotes of ``symbols`` as virtual time reaches them (from now on); ends
@@ -138,7 +160,7 @@ class SimulatedVenue:
         order = self._new(
             client_order_id, symbol, side, OrderType.LIMIT, quantity, limit_price, time_in_force
         )
-        return self._accept(order)
+        return self._answer(self._accept(order))
 
     async def place_market(
         self,
@@ -151,7 +173,7 @@ class SimulatedVenue:
     ) -> BrokerOrder:
         """Place a market order (idempotent per client order id); fills at the touch."""
         order = self._new(client_order_id, symbol, side, OrderType.MARKET, quantity, None, time_in_force)
-        return self._accept(order)
+        return self._answer(self._accept(order))
 
     async def replace(
         self,
@@ -174,14 +196,31 @@ class SimulatedVenue:
         return self._accept(order)
 
     async def cancel(self, broker_order_id: str) -> BrokerOrder:
-        """Cancel an open order; CancelRejected when it is already filled or closed."""
+        """Cancel an open order; CancelRejected when it is already filled or closed (or the
+        faults refuse it). With a cancel delay the answer is ``pending_cancel`` and the
+        order can still fill until the cancel settles."""
         order = self._open_order(broker_order_id)
+        self._cancel_requests[broker_order_id] += 1
+        if self._cancel_requests[broker_order_id] <= self.faults.refused_cancels:
+            raise CancelRejected(f"order {broker_order_id} is not cancelable at this time")
+        if order.status is BrokerOrderStatus.PENDING_CANCEL:
+            return order.snapshot()
+        if self.faults.cancel_delay_seconds > 0:
+            order.status = BrokerOrderStatus.PENDING_CANCEL
+            self._publish(order, None)
+            settle_at = self.now + seconds_to_timedelta(self.faults.cancel_delay_seconds)
+            self.clock.call_at(settle_at, lambda: self._settle_cancel(order))
+            return order.snapshot()
         order.status = BrokerOrderStatus.CANCELED
         self._publish(order, None)
         return order.snapshot()
 
     async def get_by_client_order_id(self, client_order_id: str) -> BrokerOrder | None:
-        """The order placed under ``client_order_id``, or None."""
+        """The order placed under ``client_order_id``, or None (definitely not here).
+        The faults may fail a lookup transiently (TransientBrokerError)."""
+        self._lookups[client_order_id] += 1
+        if self._lookups[client_order_id] <= self.faults.failed_lookups:
+            raise TransientBrokerError(f"503 looking up {client_order_id}")
         order = self._by_client.get(client_order_id)
         return order.snapshot() if order else None
 
@@ -270,6 +309,26 @@ class SimulatedVenue:
             self._resting.setdefault(order.symbol, []).append(order)
         return order.snapshot()
 
+    def _answer(self, answer: BrokerOrder) -> BrokerOrder:
+        """The placement's answer, unless the faults lose it (the order stands)."""
+        if self._lost_answers < self.faults.lost_placement_answers:
+            self._lost_answers += 1
+            raise TransientBrokerError("connection reset after the request was sent")
+        return answer
+
+    def _settle_cancel(self, order: WorkingOrder) -> None:
+        if order.status is BrokerOrderStatus.PENDING_CANCEL:
+            order.status = BrokerOrderStatus.CANCELED
+            self._publish(order, None)
+
+    def _quiet_since(self) -> datetime | None:
+        """When the quote feed's current quiet spell began, or None if it is not quiet."""
+        for spell in self.faults.quiet_quotes:
+            start = self.tape_start + seconds_to_timedelta(spell.start)
+            if start <= self.now < start + seconds_to_timedelta(spell.seconds):
+                return start
+        return None
+
     def _open_order(self, broker_order_id: str) -> WorkingOrder:
         order = self._orders.get(broker_order_id)
         if order is None:
@@ -304,7 +363,9 @@ class SimulatedVenue:
         for order in resting:
             self._fill(order, book)
         self._resting[quote.symbol] = [order for order in resting if order.is_open]
-        self._feeds.publish_quote(quote)
+        if self._quiet_since() is None:
+            self._shown[quote.symbol] = quote
+            self._feeds.publish_quote(quote)
 
     def _on_tape(self) -> None:
         moment = self._tape[self._cursor].quoted_at
