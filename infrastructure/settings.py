@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from execledger.infrastructure.database_url import DEFAULT_DATABASE_URL
+from execledger.infrastructure.database_url import DEFAULT_DATABASE_URL, DatabaseUrl, parse_database_url
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,3 +18,10 @@ class Settings(BaseSettings):
     log_level: str = "WARNING"
     database_connect_timeout_seconds: int = 5
     projection_poll_interval_seconds: float = 0.05
+
+    @property
+    def database(self) -> DatabaseUrl:
+        """The ledger's database, parsed (the read models live in the same one)."""
+        return parse_database_url(
+            self.database_url, connect_timeout_seconds=self.database_connect_timeout_seconds
+        )

@@ -5,8 +5,9 @@ from __future__ import annotations
 from uuid import UUID
 
 import typer
-from execledger.domain.replay import DecisionCheck, replay_decisions
+from execledger.infrastructure import use_cases
 from execledger.infrastructure.cli.context import console, print_json, state_of
+from execledger.infrastructure.use_cases import ReplayReport
 from rich.table import Table
 
 
@@ -16,31 +17,17 @@ def replay(
     as_json: bool = typer.Option(False, "--json", help="Print every check as JSON."),
 ) -> None:
     """Feed each decision's recorded inputs to the policy again; exit 1 if any differs."""
-    with state_of(ctx).open_ledger() as ledger:
-        ids = [_order_id(order_id)] if order_id else list(ledger.order_ids())
-        checks = {oid: replay_decisions(ledger.events_of(ledger.order(oid).id)) for oid in ids}
-    disagreements = [(oid, c) for oid, found in checks.items() for c in found if not c.agrees]
-    total = sum(len(found) for found in checks.values())
+    report = use_cases.replay(state_of(ctx).settings, _order_id(order_id) if order_id else None)
     if as_json:
-        print_json(
-            {
-                "orders": len(checks),
-                "decisions": total,
-                "disagreements": len(disagreements),
-                "checks": [
-                    {"order_id": str(oid), **c.as_json()} for oid, found in checks.items() for c in found
-                ],
-            }
-        )
+        print_json(report.as_json())
     else:
-        _print(checks, disagreements, total)
-    if disagreements:
+        _print(report)
+    if report.disagreements:
         raise typer.Exit(1)
 
 
-def _print(
-    checks: dict[UUID, list[DecisionCheck]], disagreements: list[tuple[UUID, DecisionCheck]], total: int
-) -> None:
+def _print(report: ReplayReport) -> None:
+    checks, disagreements = report.checks, report.disagreements
     if len(checks) == 1:
         table = Table("v", "decision", "recorded", "replayed", "agrees")
         for check in next(iter(checks.values())):
@@ -52,7 +39,9 @@ def _print(
             f"[bold red]DIFFERS[/]: order {oid} v{check.version} {check.decision}: "
             f"recorded {check.recorded!r}, replay gives {check.replayed!r}"
         )
-    console.print(f"{total} decisions of {len(checks)} order(s) replayed; {len(disagreements)} differ")
+    console.print(
+        f"{report.decisions} decisions of {len(checks)} order(s) replayed; {len(disagreements)} differ"
+    )
 
 
 def _order_id(text: str) -> UUID:

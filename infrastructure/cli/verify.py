@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import typer
+from execledger.infrastructure import use_cases
 from execledger.infrastructure.cli.context import console, print_json, state_of
-from execledger.infrastructure.verification import verify_ledger
 
 
 def verify(
@@ -12,8 +12,7 @@ def verify(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Recompute every event's hash and every link; exit 1 naming the first broken link."""
-    with state_of(ctx).open_ledger() as ledger:
-        report = verify_ledger(ledger)
+    report = use_cases.verify(state_of(ctx).settings)
     if as_json:
         print_json(report.as_json())
     elif report.ok:

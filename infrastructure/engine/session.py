@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -20,25 +20,13 @@ from execledger.infrastructure.engine.retry import Retrier
 from execledger.infrastructure.engine.worker import OrderWorker, WorkerContext
 from execledger.infrastructure.errors import InfrastructureError
 from execledger.infrastructure.ledger import Ledger
-from execledger.infrastructure.ports import AssetDirectory, Broker, Clock, MarketData, OrderUpdate
+from execledger.infrastructure.ports import OrderUpdate, Venue
 from execledger.infrastructure.venue.clock import VirtualClock
 
 log = structlog.get_logger(__name__)
 ProgressCallback = Callable[[SmartOrder], None]
 #: How long past the session's end workers may still run to cancel and record.
 _OVERRUN = timedelta(hours=1)
-
-
-@dataclass(frozen=True)
-class Venue:
-    """The ports one session works through."""
-
-    broker: Broker
-    market_data: MarketData
-    assets: AssetDirectory
-    clock: Clock
-    rest_market_data: MarketData | None = None
-    session_end: datetime | None = None
 
 
 @dataclass

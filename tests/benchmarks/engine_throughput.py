@@ -16,7 +16,6 @@ number of events), in the same run on the same machine.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import tempfile
 import threading
@@ -27,17 +26,11 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
-from execledger.domain.config import ExecutionConfig
-from execledger.infrastructure.bootstrap import (
-    execution_session,
-    following_projections,
-    simulated_venue,
-    synthetic_session_tape,
-)
-from execledger.infrastructure.cli.execute import DEMO_PRICES, demo_requests
+from execledger.infrastructure.bootstrap import following_projections
 from execledger.infrastructure.database_url import parse_database_url
 from execledger.infrastructure.ledger import Ledger, open_ledger
 from execledger.infrastructure.logging import configure_logging
+from execledger.infrastructure.use_cases import demo_batch, work_batch
 from execledger.projections import ProjectionRunner
 
 
@@ -116,20 +109,17 @@ def run_engine(
     url = f"sqlite:///{directory / 'engine.db'}"
     ledger = open_ledger(url)
     counter = CountingLedger(ledger)
-    requests = demo_requests(orders, seed)
-    tape = synthetic_session_tape(sorted(DEMO_PRICES), seed=seed, start_prices=DEMO_PRICES)
-    ports, _ = simulated_venue(tape)
-    session = execution_session(ledger, ports, ExecutionConfig(), seed=seed)
+    batch = demo_batch(orders, seed)
     lags: list[float] = []
     started = time.perf_counter()
     if follow:
         with following_projections(ledger, parse_database_url(url), poll_interval_seconds=0.05) as runner:
             with LagProbe(runner, 0.01) as probe:
-                result = asyncio.run(session.run(requests))
+                result = work_batch(ledger, batch)
                 time.sleep(0.5)
             lags = probe.lags_ms(counter.saved)
     else:
-        result = asyncio.run(session.run(requests))
+        result = work_batch(ledger, batch)
     elapsed = time.perf_counter() - started
     assert result.all_terminal
     return elapsed, sum(counter.batches), counter.batches, lags
