@@ -61,6 +61,7 @@ class SessionResult:
     created: int = 0
     already_finished: int = 0
     skipped: dict[UUID, str] = field(default_factory=dict)
+    worked: set[UUID] = field(default_factory=set)
 
     @property
     def all_terminal(self) -> bool:
@@ -113,8 +114,7 @@ class ExecutionSession:
     def submit(self, requests: Sequence[OrderRequest]) -> SessionResult:
         """Record every request (idempotently); the same request twice is one order."""
         result = SessionResult()
-        for request in requests:
-            order, created = self._ledger.submit(request, self._config, self._venue.clock.now())
+        for order, created in self._ledger.submit_many(requests, self._config, self._venue.clock.now()):
             result.orders.append(order)
             result.created += int(created)
             result.already_finished += int(order.is_terminal)
@@ -162,6 +162,7 @@ class ExecutionSession:
         while (order := self._next_owned(backlog, result, worked)) is not None:
             worker = OrderWorker(order, self._context)
             self._workers[order.id] = worker
+            result.worked.add(order.id)
             worked[order.id] = order
             await self._work(worker, on_finished)
             worked[order.id] = worker.order
