@@ -139,6 +139,8 @@ def _change(row: Row, event: ev.OrderEvent) -> None:
             direction = 1 if row["side"] == "BUY" else -1
             row["improvement_notional"] += event.quantity * direction * (Decimal(far) - event.price)
             row["improvement_quantity"] += event.quantity
+    elif isinstance(event, ev.CancelRejected) and event.withdrawn_repeg is not None:
+        row["repegs"] = event.withdrawn_repeg - 1  # that re-peg never reached the venue
     elif isinstance(event, ev.Escalated):
         row["escalated"] = True
     elif isinstance(event, ev.Completed):

@@ -33,7 +33,7 @@ NEW_YORK = timezone(timedelta(hours=-5))
 
 
 def _orders_with_every_event() -> list[SmartOrder]:
-    """Four orders whose events together cover the whole catalogue."""
+    """Five orders whose events together cover the whole catalogue."""
     busy = new_order(a_request(quantity="10.10", side="SELL", urgency="HIGH", idempotency_key="a"))
     busy.adjust_quantity(Decimal("10.10"), fractionable=False, reason="whole", occurred_at=at(1))
     quote = a_quote(
@@ -77,7 +77,18 @@ def _orders_with_every_event() -> list[SmartOrder]:
     expired.expire("session ended", occurred_at=at(2))
     failed = accepted_order(idempotency_key="d")
     failed.fail("no quote", occurred_at=at(2))
-    return [busy, denied, expired, failed]
+    overfilled = accepted_order(idempotency_key="e")
+    late = place_limit(overfilled, Decimal("100.01"), when=at(2))
+    accept(overfilled, late, "B-3", when=at(3))
+    overfilled.record_broker_fills(
+        late,
+        broker_order_id="B-3",
+        filled_quantity=Decimal("12"),
+        average_price=Decimal("100.01"),
+        occurred_at=at(4),
+    )
+    overfilled.fail("overfilled", occurred_at=at(5))
+    return [busy, denied, expired, failed, overfilled]
 
 
 def _assert_identical(stored: Any, original: Any, where: str) -> None:

@@ -463,21 +463,15 @@ def test_client_order_ids_are_order_id_and_placement_number() -> None:
 
 
 def test_a_placed_for_an_old_placement_does_not_make_the_new_one_working() -> None:
-    """The sequence the state machine found: place 3, fill 3, place 7, then placement 1's
-    late Placed. Placement 2 stays pending (its broker id unknown), so re-peg and cancel
-    are refused as IllegalTransition, never a bare AssertionError."""
-    order = accepted_order()
-    _priced(order, LIMIT_PRICE)
-    first = order.request_placement(
-        order_type=OrderType.LIMIT,
-        quantity=Decimal("3"),
-        limit_price=LIMIT_PRICE,
-        time_in_force=TimeInForce.DAY,
-        occurred_at=at(2),
-    )
+    """The sequence the state machine found: placement 1 fills in part before its answer
+    and is refused, placement 2 goes out, then placement 1's late Placed arrives.
+    Placement 2 stays pending (its broker id unknown), so re-peg and cancel are refused as
+    IllegalTransition, never a bare AssertionError."""
+    order = pending_order()
+    first = order.live_client_order_id or ""
     fill(order, "3", execution_id="x-1", client_order_id=first)
-    _priced(order, LIMIT_PRICE)
-    second = place_limit(order, LIMIT_PRICE, when=at(6))
+    order.record_placement_rejected(first, error_code="x", reason="refused", occurred_at=at(5))
+    second = place_limit(order, Decimal("100.02"), when=at(6))
     accept(order, first, "B-1", when=at(7))
     assert order.status is OrderStatus.PENDING_NEW
     assert order.live_client_order_id == second
@@ -485,7 +479,7 @@ def test_a_placed_for_an_old_placement_does_not_make_the_new_one_working() -> No
     assert order.placements[second].broker_order_id is None
     for command in (
         lambda: order.repeg(
-            Decimal("100.02"), bid=Decimal(100), ask=Decimal("100.5"), reasons=[], occurred_at=at(8)
+            Decimal("100.03"), bid=Decimal(100), ask=Decimal("100.5"), reasons=[], occurred_at=at(8)
         ),
         lambda: order.request_cancel("r", occurred_at=at(8)),
         lambda: order.record_canceled("r", occurred_at=at(8)),
@@ -497,21 +491,12 @@ def test_a_placed_for_an_old_placement_does_not_make_the_new_one_working() -> No
 
 
 def test_a_fill_larger_than_its_broker_order_is_a_broker_order_overfill() -> None:
-    """A placement of 3 cannot take a fill of 4, even though the order (10) has room."""
-    order = accepted_order()
-    _priced(order, LIMIT_PRICE)
-    cid = order.request_placement(
-        order_type=OrderType.LIMIT,
-        quantity=Decimal("3"),
-        limit_price=LIMIT_PRICE,
-        time_in_force=TimeInForce.DAY,
-        occurred_at=at(2),
-    )
-    accept(order, cid, "B-1", when=at(3))
-    fill(order, "2", execution_id="x-1")
+    """The broker order's own quantity is checked first: the refusal names it."""
+    order = working_order()
+    fill(order, "8", execution_id="x-1")
     before = _snapshot(order)
     with pytest.raises(BrokerOrderOverfill, match="broker order"):
-        fill(order, "2", execution_id="x-2")
+        fill(order, "3", execution_id="x-2")
     assert _snapshot(order) == before
 
 
