@@ -110,6 +110,8 @@ class ExecutionSession:
             session_end=venue.session_end,
         )
         self._workers: dict[UUID, OrderWorker] = {}
+        #: Updates for orders of the batch whose lane has not started yet (a resumed order's).
+        self._early: dict[UUID, list[OrderUpdate]] = {}
 
     def submit(self, requests: Sequence[OrderRequest]) -> SessionResult:
         """Record every request (idempotently); the same request twice is one order."""
@@ -129,6 +131,7 @@ class ExecutionSession:
         backlog = _Backlog([order for order in result.orders if not order.is_terminal])
         worked: dict[UUID, SmartOrder] = {}
         self._workers = {}
+        self._early = {order.id: [] for order in backlog.waiting}
         dispatcher = self._spawn(self._dispatch(), "dispatcher")
         lanes = [
             self._spawn(self._lane(backlog, result, worked, on_finished), f"lane-{number}")
@@ -161,6 +164,7 @@ class ExecutionSession:
         """Work the backlog's orders one after the other."""
         while (order := self._next_owned(backlog, result, worked)) is not None:
             worker = OrderWorker(order, self._context)
+            worker.inbox.extend(self._early.pop(order.id, ()))
             self._workers[order.id] = worker
             result.worked.add(order.id)
             worked[order.id] = order
@@ -226,9 +230,13 @@ class ExecutionSession:
         """Route every venue update to the worker of the order it belongs to."""
         async for update in self._venue.broker.order_updates():
             order_id = _order_id_of(update)
-            worker = self._workers.get(order_id) if order_id is not None else None
+            if order_id is None:
+                continue
+            worker = self._workers.get(order_id)
             if worker is not None:
                 worker.inbox.append(update)
+            elif order_id in self._early:
+                self._early[order_id].append(update)
 
     def _spawn(self, coroutine: Any, name: str) -> asyncio.Task[Any]:
         clock = self._venue.clock

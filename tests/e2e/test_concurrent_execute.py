@@ -11,7 +11,7 @@ from typing import Any
 
 from execledger.infrastructure.ledger import open_ledger
 
-from tests.e2e.rebalance import write_rebalance_file
+from tests.rebalance import write_rebalance_file
 
 ORDERS = 600
 
