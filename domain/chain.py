@@ -1,10 +1,20 @@
-"""Tamper evidence: each event's SHA-256 over a canonical encoding of its fields.
+"""Tamper evidence: each event's SHA-256 over a canonical encoding of everything it is.
 
-The hashed fields are the event's stored fields plus its ``originator_id``,
-``originator_version`` and ``topic`` (so swapping an event's type is caught too).
 Every event of an order carries ``previous_hash`` (the ``event_hash`` of the event
 before it, or ``GENESIS_HASH`` for the first) and its own ``event_hash``. Editing any
 stored field of any event breaks either that event's own hash or the next link.
+
+The hashed fields depend on the event's chain version, which the event records
+(``chain_version``; absent means 1, the events version 0.1 wrote):
+
+- version 1 hashed the stored fields plus ``originator_id``, ``originator_version`` and
+  ``topic``, but not ``class_version``;
+- version 2 (written today) hashes all of that, ``class_version`` (1 when the mapper
+  leaves it out) and ``chain_version`` itself, so relabelling an event's class version,
+  or passing a version-2 event off as a version-1 one, changes its hash.
+
+``event_mac`` (the keyed seal, infrastructure.sealing) is never part of the hash: it is
+computed from it.
 """
 
 from __future__ import annotations
@@ -19,8 +29,15 @@ from typing import Any
 from uuid import UUID
 
 GENESIS_HASH = "0" * 64
-#: Fields that are not hashed: the hash itself, and the mapper's version marker.
-UNHASHED_FIELDS = frozenset({"event_hash", "class_version"})
+#: The chain version this code writes.
+CHAIN_VERSION = 2
+#: What the ledger stores beside an event's fields (not attributes of the event as written;
+#: an event read back carries them).
+STORED_MARKS = frozenset({"chain_version", "event_mac"})
+#: Fields no chain version hashes: the hash itself and the keyed seal of it.
+_NEVER_HASHED = frozenset({"event_hash", "event_mac"})
+#: Version 1 also left out the mapper's class-version marker.
+_UNHASHED_V1 = _NEVER_HASHED | {"class_version"}
 
 
 def canonical(value: Any) -> Any:
@@ -43,7 +60,34 @@ def canonical(value: Any) -> Any:
 
 
 def event_hash(fields: Mapping[str, Any]) -> str:
-    """SHA-256 (hex) of an event's fields, ignoring the unhashed ones."""
-    hashed = {k: v for k, v in fields.items() if k not in UNHASHED_FIELDS}
+    """SHA-256 (hex) of an event's fields, by the chain version the fields name.
+
+    ``fields`` are the stored fields plus ``originator_id``, ``originator_version`` and
+    ``topic``. For version 2 a missing ``class_version`` counts as 1 (the mapper stores
+    it only above 1).
+    """
+    version = fields.get("chain_version", 1)
+    if version == 1:
+        hashed = {k: v for k, v in fields.items() if k not in _UNHASHED_V1}
+    elif version == CHAIN_VERSION:
+        hashed = {k: v for k, v in fields.items() if k not in _NEVER_HASHED}
+        hashed.setdefault("class_version", 1)
+    else:
+        raise ValueError(f"unknown chain version {version!r}")
     encoded = json.dumps(canonical(hashed), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+def seal_fields(event_class: type[Any], fields: Mapping[str, Any]) -> str:
+    """The ``event_hash`` of a new event of ``event_class`` (chain version 2).
+
+    ``fields`` are the event's keyword arguments plus its originator id and version and
+    its topic; the class version and chain version are added here.
+    """
+    return event_hash(
+        {
+            **fields,
+            "class_version": getattr(event_class, "class_version", 1),
+            "chain_version": CHAIN_VERSION,
+        }
+    )

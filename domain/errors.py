@@ -21,6 +21,10 @@ class Overfill(DomainError):
     """A fill would take the filled quantity past the requested quantity."""
 
 
+class BrokerOrderOverfill(Overfill):
+    """A fill would take one broker order past the quantity that broker order asked for."""
+
+
 class UnknownPlacement(DomainError):
     """An update names a client order id this order never sent."""
 

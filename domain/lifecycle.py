@@ -76,8 +76,9 @@ def placement_requested(state: Lifecycle, client_order_id: str, quantity: Decima
 
 
 def placed(state: Lifecycle, client_order_id: str) -> Lifecycle:
-    """The broker accepted it; fills that came first count."""
-    if state.status is not OrderStatus.PENDING_NEW:
+    """The broker accepted it; fills that came first count. A late acceptance of an
+    older placement (already filled and replaced) leaves the live one as it is."""
+    if state.status is not OrderStatus.PENDING_NEW or state.live_client_order_id != client_order_id:
         return state
     return replace(state, status=state._working(client_order_id))
 
@@ -98,13 +99,16 @@ def filled(state: Lifecycle, client_order_id: str, quantity: Decimal) -> Lifecyc
     )
     if state.status.is_terminal:
         return state
-    if state.remaining_quantity == 0:
+    live = state.live_client_order_id
+    live_done = live is None or state.broker_orders[live].is_complete
+    if state.remaining_quantity <= 0 and live_done:
         return replace(state, status=OrderStatus.FILLED, live_client_order_id=None)
-    if fill.is_complete and state.live_client_order_id == client_order_id:
+    if fill.is_complete and live == client_order_id and state.remaining_quantity > 0:
         return replace(state, status=OrderStatus.ACCEPTED, live_client_order_id=None)
     if state.status in LIVE_STATUSES:
         return replace(state, status=OrderStatus.PARTIALLY_FILLED)
-    return state  # PENDING_NEW stays until Placed; PENDING_CANCEL until the answer
+    return state  # PENDING_NEW stays until Placed; PENDING_CANCEL until the answer; and a
+    # broker order still working when an older one filled the rest stays live until canceled
 
 
 def cancel_requested(state: Lifecycle, client_order_id: str) -> Lifecycle:
@@ -117,7 +121,7 @@ def canceled(state: Lifecycle, client_order_id: str) -> Lifecycle:
     live = None if state.live_client_order_id == client_order_id else state.live_client_order_id
     status = state.status
     if not status.is_terminal and status is not OrderStatus.FILLED:
-        status = OrderStatus.CANCELED
+        status = OrderStatus.FILLED if state.remaining_quantity <= 0 else OrderStatus.CANCELED
     return replace(state, status=status, live_client_order_id=live, cancel_pending_for=None)
 
 

@@ -56,6 +56,10 @@ class Requested(OrderEvent, Aggregate.Created):
     account: str
     idempotency_key: str
     config: dict[str, Any]
+    #: The decision code's and config schema's versions (domain.policy_version); orders
+    #: recorded before they were carry "" and 0 (class defaults, so no upcast is needed).
+    policy_version: str = ""
+    config_schema_version: int = 0
 
     def change(self, order: SmartOrder) -> None:
         order.on_requested(self)
@@ -207,7 +211,15 @@ class PlacementRejected(OrderEvent):
 
 
 class _Fill(OrderEvent):
-    """A fill on one broker order; totals are over the whole chain of broker orders."""
+    """A fill on one broker order; totals are over the whole chain of broker orders.
+
+    ``executed_at`` is the venue's time of the execution; ``occurred_at`` is when the
+    ledger recorded it (arrival order). ``inferred``: the fill was not reported as an
+    execution but inferred from the broker order's cumulative filled quantity. Version 2
+    added ``executed_at`` (upcast: the event's ``occurred_at``) and ``inferred`` (upcast: False).
+    """
+
+    class_version = 2
 
     client_order_id: str
     broker_order_id: str
@@ -216,10 +228,21 @@ class _Fill(OrderEvent):
     price: Decimal
     filled_quantity: Decimal
     remaining_quantity: Decimal
+    executed_at: datetime
+    inferred: bool
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state.setdefault("executed_at", state["occurred_at"])
+        state.setdefault("inferred", False)
 
     def change(self, order: SmartOrder) -> None:
         order.execution_ids.add(self.execution_id)
-        order.filled_notional += self.quantity * self.price
+        notional = self.quantity * self.price
+        order.filled_notional += notional
+        order.broker_notional[self.client_order_id] = (
+            order.broker_notional.get(self.client_order_id, Decimal(0)) + notional
+        )
         if order.first_fill_at is None:
             order.first_fill_at = self.occurred_at
 
@@ -253,16 +276,36 @@ class Canceled(OrderEvent):
     broker_order_id: str
     reason: str
 
+    def change(self, order: SmartOrder) -> None:
+        order.pending_repeg = None  # a re-peg waiting on this cancel now counts
+
     def advance(self, state: Lifecycle) -> Lifecycle:
         return lifecycle.canceled(state, self.client_order_id)
 
 
 class CancelRejected(OrderEvent):
-    """The broker refused the cancel (usually: it filled first)."""
+    """The broker refused the cancel; ``reason`` says why (the broker's word, or what a
+    lookup found). ``withdrawn_repeg``: the number of the re-peg this cancel was for, which
+    is withdrawn (it does not count; None when the cancel was not for a re-peg).
+    Version 2 added ``withdrawn_repeg`` (upcast: None).
+    """
+
+    class_version = 2
 
     client_order_id: str
     broker_order_id: str
     reason: str
+    withdrawn_repeg: int | None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state.setdefault("withdrawn_repeg", None)
+
+    def change(self, order: SmartOrder) -> None:
+        if self.withdrawn_repeg is not None:
+            order.repegs = self.withdrawn_repeg - 1
+            order.decided_price = None
+        order.pending_repeg = None
 
     def advance(self, state: Lifecycle) -> Lifecycle:
         return lifecycle.cancel_rejected(state)
@@ -283,6 +326,7 @@ class Repegged(OrderEvent):
 
     def change(self, order: SmartOrder) -> None:
         order.repegs = self.repeg_number
+        order.pending_repeg = self.repeg_number
         order.decided_price = self.new_price
 
 
@@ -294,6 +338,27 @@ class Escalated(OrderEvent):
 
     def change(self, order: SmartOrder) -> None:
         order.escalated = True
+        order.decided_price = None
+
+
+class Overfilled(OrderEvent):
+    """Breach: the broker filled past the order's quantity (or a broker order's own).
+
+    Recorded right after the fill that did it (which is recorded as the broker made it);
+    the engine stops working the order. The status stands; ``overfilled`` is shown.
+    """
+
+    client_order_id: str
+    broker_order_id: str
+    execution_id: str
+    order_quantity: Decimal
+    filled_quantity: Decimal
+    broker_order_quantity: Decimal
+    broker_order_filled: Decimal
+    reason: str
+
+    def change(self, order: SmartOrder) -> None:
+        order.overfilled = True
 
 
 class Completed(OrderEvent):
@@ -350,6 +415,7 @@ CATALOGUE: tuple[type[OrderEvent], ...] = (
     CancelRejected,
     Repegged,
     Escalated,
+    Overfilled,
     Completed,
     Expired,
     Failed,

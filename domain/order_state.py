@@ -49,7 +49,10 @@ class OrderState:
         self.price_history: list[Decimal] = []
         self.decided_price: Decimal | None = None
         self.last_quote: dict[str, Any] | None = None
-        self.repegs = 0
+        self.repegs = 0  # re-pegs that count: decided, and not withdrawn by a refused cancel
+        self.pending_repeg: int | None = None  # a re-peg whose cancel is not yet answered
+        self.broker_notional: dict[str, Decimal] = {}  # per client order id
+        self.overfilled = False
         self.escalated = False
         self.last_placed_at: datetime | None = None
         self.first_fill_at: datetime | None = None

@@ -22,3 +22,19 @@ class Placement:
     def accepted(self, broker_order_id: str) -> Placement:
         """This placement, now known to the broker under ``broker_order_id``."""
         return replace(self, broker_order_id=broker_order_id)
+
+
+@dataclass(frozen=True)
+class AcceptedPlacement:
+    """A placement the broker has accepted: its broker order id is known."""
+
+    placement: Placement
+    broker_order_id: str
+
+    @property
+    def client_order_id(self) -> str:
+        return self.placement.client_order_id
+
+    @property
+    def limit_price(self) -> Decimal | None:
+        return self.placement.limit_price

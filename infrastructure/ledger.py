@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from enum import Enum
@@ -14,6 +14,7 @@ import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import (
     JSONTranscoder,
+    Mapper,
     Notification,
     PersistenceError,
     RecordConflictError,
@@ -27,9 +28,12 @@ from execledger.domain.requests import OrderRequest
 from execledger.domain.topics import REQUESTED_TOPICS
 from execledger.infrastructure.database_url import DatabaseUrl, parse_database_url
 from execledger.infrastructure.errors import DatabaseUnavailable, InfrastructureError
+from execledger.infrastructure.sealing import AuditKey, SealingMapper, load_audit_key
 from execledger.infrastructure.transcodings import register_ledger_transcodings
 
 PAGE_SIZE = 500
+#: New orders saved per transaction by ``submit_many``.
+SUBMIT_BATCH = 1000
 #: PostgreSQL advisory lock key held while the ledger's and read models' tables are created.
 TABLE_CREATION_LOCK = 7_303_734_251_902
 
@@ -67,6 +71,14 @@ class Ledger(Application[UUID]):
 
     name = "execledger"
 
+    def __init__(self, env: Mapping[str, str] | None = None, audit_key: AuditKey | None = None) -> None:
+        #: Seals every stored event with a MAC when given (infrastructure.sealing).
+        self.audit_key = audit_key
+        super().__init__(env)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return SealingMapper(super().construct_mapper(), self.audit_key)
+
     def construct_transcoder(self) -> Transcoder:
         transcoder = LedgerTranscoder()
         self.register_transcodings(transcoder)
@@ -89,6 +101,37 @@ class Ledger(Application[UUID]):
         except RecordConflictError:
             return self.order(order_id), False
         return order, True
+
+    def submit_many(
+        self, requests: Sequence[OrderRequest], config: ExecutionConfig, occurred_at: datetime
+    ) -> list[tuple[SmartOrder, bool]]:
+        """``submit`` for a batch: the new orders are saved together, ``SUBMIT_BATCH`` per
+        transaction (one commit, not one per order); a batch another writer raced is
+        submitted again one request at a time."""
+        outcomes: list[tuple[SmartOrder, bool]] = []
+        for start in range(0, len(requests), SUBMIT_BATCH):
+            batch = requests[start : start + SUBMIT_BATCH]
+            found: dict[UUID, tuple[SmartOrder, bool]] = {}
+            for request in batch:
+                order_id = order_id_for(request.account, request.effective_idempotency_key())
+                if order_id in found:
+                    continue
+                if order_id in self.repository:
+                    found[order_id] = (self.order(order_id), False)
+                else:
+                    found[order_id] = (SmartOrder.request(request, config, occurred_at), True)
+            created = [order for order, new in found.values() if new]
+            try:
+                if created:
+                    self.save(*created)
+            except RecordConflictError:
+                outcomes.extend(self.submit(request, config, occurred_at) for request in batch)
+                continue
+            for request in batch:
+                order, new = found[order_id_for(request.account, request.effective_idempotency_key())]
+                outcomes.append((order, new))
+                found[order.id] = (order, False)  # the same request twice: created once
+        return outcomes
 
     def order(self, order_id: UUID) -> SmartOrder:
         """The order as of its last event."""
@@ -142,13 +185,22 @@ def as_order_id(originator_id: UUID | str) -> UUID:
     return originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
 
 
-def open_ledger(url: str | DatabaseUrl, extra_env: Mapping[str, str] | None = None) -> Ledger:
-    """Open (creating tables if needed) the ledger the URL names."""
+def open_ledger(
+    url: str | DatabaseUrl,
+    extra_env: Mapping[str, str] | None = None,
+    audit_key: AuditKey | None = None,
+) -> Ledger:
+    """Open (creating tables if needed) the ledger the URL names.
+
+    Events are sealed with ``audit_key``, else with the key the environment names
+    (``EXECLEDGER_AUDIT_KEY`` or ``EXECLEDGER_AUDIT_KEY_FILE``), else left unkeyed.
+    """
     database = url if isinstance(url, DatabaseUrl) else parse_database_url(url)
     env = {**database.env, **(extra_env or {})}
+    key = audit_key or load_audit_key()
     try:
         with creating_tables_alone(database):
-            return Ledger(env=env)
+            return Ledger(env=env, audit_key=key)
     except (PersistenceError, psycopg.Error, sqlite3.Error, OSError) as error:
         raise DatabaseUnavailable(
             f"cannot open the ledger at {database.redacted}: {_first_line(error)}"

@@ -15,9 +15,15 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
 
-from execledger.domain.replay import DecisionCheck, replay_decisions
+from execledger.infrastructure.audit_use_cases import (
+    OrderAudit,
+    Verification,
+    VerifyRequest,
+    audit_order,
+    replay,
+    verify,
+)
 from execledger.infrastructure.batch import Batch
 from execledger.infrastructure.bootstrap import (
     PreparedVenue,
@@ -29,9 +35,9 @@ from execledger.infrastructure.bootstrap import (
 )
 from execledger.infrastructure.demo import DEMO_PRICES, demo_requests
 from execledger.infrastructure.engine.session import ProgressCallback, SessionResult
+from execledger.infrastructure.leases import OrderLeases
 from execledger.infrastructure.ledger import Ledger, open_ledger
 from execledger.infrastructure.settings import Settings
-from execledger.infrastructure.verification import VerificationReport, verify_ledger
 from execledger.projections import ProjectionRunner, ProjectionStore, open_projections, queries
 
 Rows = list[dict[str, Any]]
@@ -48,13 +54,14 @@ def execute_batch(
     following. The batch is checked against the venue before anything is written; a
     batch run again resumes (its orders are the same orders)."""
     prepared = prepare_venue(batch, settings)
+    database = settings.database
+    poll = settings.projection_poll_interval_seconds
     with (
-        open_ledger(settings.database) as ledger,
-        following_projections(
-            ledger, settings.database, poll_interval_seconds=settings.projection_poll_interval_seconds
-        ),
+        open_ledger(database) as ledger,
+        following_projections(ledger, database, poll_interval_seconds=poll),
+        order_leases(database, ttl_seconds=settings.lease_ttl_seconds) as leases,
     ):
-        return _work(ledger, batch, prepared, on_finished)
+        return _work(ledger, batch, prepared, on_finished, settings, leases)
 
 
 def work_batch(
@@ -64,16 +71,30 @@ def work_batch(
     settings: Settings | None = None,
     on_finished: ProgressCallback | None = None,
 ) -> SessionResult:
-    """``execute_batch`` on a ledger the caller holds open, without read models (tests)."""
-    prepared = prepare_venue(batch, settings or Settings())
-    return _work(ledger, batch, prepared, on_finished)
+    """``execute_batch`` on a ledger the caller holds open, without read models or leases
+    (tests and benchmarks)."""
+    settings = settings or Settings()
+    prepared = prepare_venue(batch, settings)
+    return _work(ledger, batch, prepared, on_finished, settings, None)
 
 
 def _work(
-    ledger: Ledger, batch: Batch, prepared: PreparedVenue, on_finished: ProgressCallback | None
+    ledger: Ledger,
+    batch: Batch,
+    prepared: PreparedVenue,
+    on_finished: ProgressCallback | None,
+    settings: Settings,
+    leases: OrderLeases | None,
 ) -> SessionResult:
     with prepared.open(resume_point(ledger, batch.requests)) as venue:
-        session = execution_session(ledger, venue, batch.config, seed=batch.seed)
+        session = execution_session(
+            ledger,
+            venue,
+            batch.config,
+            seed=batch.seed,
+            leases=leases,
+            max_active_orders=settings.max_active_orders,
+        )
         return asyncio.run(session.run(batch.requests, on_finished=on_finished))
 
 
@@ -100,47 +121,7 @@ def demo(
     return DemoResult(result, timeline(settings, str(busiest.id)) if busiest else [])
 
 
-# -- the audit ---------------------------------------------------------------------------
-
-
-def verify(settings: Settings) -> VerificationReport:
-    """Recompute every event's hash and every link of every order's chain."""
-    with open_ledger(settings.database) as ledger:
-        return verify_ledger(ledger)
-
-
-@dataclass(frozen=True)
-class ReplayReport:
-    """Every recorded decision checked against the policy fed its recorded inputs."""
-
-    checks: dict[UUID, list[DecisionCheck]]
-
-    @property
-    def decisions(self) -> int:
-        return sum(len(found) for found in self.checks.values())
-
-    @property
-    def disagreements(self) -> list[tuple[UUID, DecisionCheck]]:
-        return [(oid, check) for oid, found in self.checks.items() for check in found if not check.agrees]
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "orders": len(self.checks),
-            "decisions": self.decisions,
-            "disagreements": len(self.disagreements),
-            "checks": [
-                {"order_id": str(oid), **check.as_json()}
-                for oid, found in self.checks.items()
-                for check in found
-            ],
-        }
-
-
-def replay(settings: Settings, order_id: UUID | None = None) -> ReplayReport:
-    """Re-derive the decisions of one order (or of every order) from their recorded inputs."""
-    with open_ledger(settings.database) as ledger:
-        ids = [order_id] if order_id else list(ledger.order_ids())
-        return ReplayReport({oid: replay_decisions(ledger.events_of(ledger.order(oid).id)) for oid in ids})
+# -- the audit: verify, replay, audit_order (in audit_use_cases) --------------------------
 
 
 # -- the read models ---------------------------------------------------------------------
@@ -224,8 +205,11 @@ def current_read_models(settings: Settings) -> Iterator[ProjectionStore]:
 __all__ = [
     "Batch",
     "DemoResult",
+    "OrderAudit",
     "RebuildResult",
-    "ReplayReport",
+    "Verification",
+    "VerifyRequest",
+    "audit_order",
     "current_read_models",
     "demo",
     "demo_batch",

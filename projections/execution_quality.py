@@ -1,13 +1,17 @@
 """execution_quality: per order, how well it executed against its arrival quote.
 
-Definitions (docs/metrics.md has them with a worked example):
-- arrival quote: the order's first Quoted; arrival mid = (bid + ask) / 2;
-- slippage (bps, positive = cost): BUY (avg - mid) / mid x 10,000, SELL (mid - avg) / mid x 10,000;
-- effective spread: 2 x |avg - mid|;
-- price improvement per share against the quote in force at the last placement
-  (the latest Quoted or Repegged quote before it): BUY ask - avg, SELL avg - bid;
+Definitions (docs/metrics.md has them with a worked example for each), D = +1 for a
+BUY and -1 for a SELL:
+- arrival quote: the order's first Quoted; arrival mid M = (bid + ask) / 2;
+- slippage (bps, positive = cost): D x (avg - M) / M x 10,000;
+- effective spread, signed, share-weighted over the fills: 2 x D x (avg - M);
+- price improvement per share, share-weighted over the fills, each fill against the
+  quote in force at its own placement (the latest Quoted or Repegged quote before that
+  placement): D x (far touch - fill price), far touch = ask for a BUY, bid for a SELL;
+- opportunity cost of the unfilled quantity: unfilled x D x (end mid - M), the end mid
+  being the mid of the last quote the order recorded;
 - times from ``occurred_at``: Requested to first fill, Requested to Completed.
-Figures are computed from the exact average and rounded only at the end.
+Figures are computed from exact sums and rounded only at the end.
 """
 
 from __future__ import annotations
@@ -44,6 +48,12 @@ TABLE = Table(
         col("last_ask", Kind.DECIMAL),
         col("placement_bid", Kind.DECIMAL),
         col("placement_ask", Kind.DECIMAL),
+        col("placement_quotes", Kind.JSON),
+        col("improvement_notional", Kind.DECIMAL, nullable=False),
+        col("improvement_quantity", Kind.DECIMAL, nullable=False),
+        col("end_mid", Kind.DECIMAL),
+        col("unfilled_quantity", Kind.DECIMAL, nullable=False),
+        col("opportunity_cost", Kind.DECIMAL),
         col("requested_at", Kind.TIME, nullable=False),
         col("first_fill_at", Kind.TIME),
         col("completed_at", Kind.TIME),
@@ -93,6 +103,10 @@ def _requested(event: ev.OrderEvent) -> Row:
         repegs=0,
         escalated=False,
         fill_rate=Decimal("0.0000"),
+        placement_quotes={},
+        improvement_notional=Decimal(0),
+        improvement_quantity=Decimal(0),
+        unfilled_quantity=event.quantity,
         requested_at=event.occurred_at,
     )
     return row
@@ -111,11 +125,22 @@ def _change(row: Row, event: ev.OrderEvent) -> None:
         row["last_bid"], row["last_ask"] = event.bid, event.ask
     elif isinstance(event, ev.PlacementRequested):
         row["placement_bid"], row["placement_ask"] = row["last_bid"], row["last_ask"]
+        far = row["last_ask"] if row["side"] == "BUY" else row["last_bid"]
+        quotes = dict(row["placement_quotes"] or {})  # a new dict: the runner's copy is shallow
+        quotes[event.client_order_id] = None if far is None else str(far)
+        row["placement_quotes"] = quotes
     elif isinstance(event, ev.PartiallyFilled | ev.Filled):
         row["filled_quantity"] += event.quantity
         row["filled_notional"] += event.quantity * event.price
         if row["first_fill_at"] is None:
             row["first_fill_at"] = event.occurred_at
+        far = (row["placement_quotes"] or {}).get(event.client_order_id)
+        if far is not None:
+            direction = 1 if row["side"] == "BUY" else -1
+            row["improvement_notional"] += event.quantity * direction * (Decimal(far) - event.price)
+            row["improvement_quantity"] += event.quantity
+    elif isinstance(event, ev.CancelRejected) and event.withdrawn_repeg is not None:
+        row["repegs"] = event.withdrawn_repeg - 1  # that re-peg never reached the venue
     elif isinstance(event, ev.Escalated):
         row["escalated"] = True
     elif isinstance(event, ev.Completed):
@@ -123,7 +148,15 @@ def _change(row: Row, event: ev.OrderEvent) -> None:
 
 
 _MOVES_FIGURES = frozenset(
-    {ev.QuantityAdjusted, ev.Quoted, ev.PlacementRequested, ev.PartiallyFilled, ev.Filled, ev.Completed}
+    {
+        ev.QuantityAdjusted,
+        ev.Quoted,
+        ev.Repegged,
+        ev.PlacementRequested,
+        ev.PartiallyFilled,
+        ev.Filled,
+        ev.Completed,
+    }
 )
 
 
@@ -131,6 +164,10 @@ def figures(row: Row) -> dict[str, Any]:
     """The derived figures of a quality row, from its recorded inputs."""
     filled: Decimal = row["filled_quantity"]
     quantity: Decimal = row["quantity"]
+    direction = 1 if row["side"] == "BUY" else -1
+    mid: Decimal | None = row["arrival_mid"]
+    end_mid = None if row["last_bid"] is None else (row["last_bid"] + row["last_ask"]) / 2
+    unfilled = max(quantity - filled, Decimal(0))
     out: dict[str, Any] = {
         "average_fill_price": average_price(row["filled_notional"], filled),
         "fill_rate": rounded(filled / quantity, "0.0001") if quantity else Decimal("0.0000"),
@@ -139,22 +176,23 @@ def figures(row: Row) -> dict[str, Any]:
         "price_improvement": None,
         "time_to_first_fill_seconds": None,
         "time_to_complete_seconds": None,
+        "end_mid": end_mid,
+        "unfilled_quantity": unfilled,
+        "opportunity_cost": None,
     }
     if row["first_fill_at"] is not None:
         out["time_to_first_fill_seconds"] = seconds_between(row["requested_at"], row["first_fill_at"])
     if row["completed_at"] is not None:
         out["time_to_complete_seconds"] = seconds_between(row["requested_at"], row["completed_at"])
+    if mid is not None and end_mid is not None:
+        out["opportunity_cost"] = rounded(unfilled * direction * (end_mid - mid), "0.0001")
+    if row["improvement_quantity"] > 0:
+        improvement = row["improvement_notional"] / row["improvement_quantity"]
+        out["price_improvement"] = rounded(improvement, "0.0001")
     if filled == 0:
         return out
     average = row["filled_notional"] / filled  # exact; rounded only in the figures
-    buy = row["side"] == "BUY"
-    mid = row["arrival_mid"]
     if mid is not None and mid > 0:
-        signed = (average - mid) if buy else (mid - average)
-        out["slippage_bps"] = rounded(signed / mid * BPS, "0.01")
-        out["effective_spread"] = rounded(2 * abs(average - mid), "0.0001")
-    far_side = row["placement_ask"] if buy else row["placement_bid"]
-    if far_side is not None:
-        improvement = (far_side - average) if buy else (average - far_side)
-        out["price_improvement"] = rounded(improvement, "0.0001")
+        out["slippage_bps"] = rounded(direction * (average - mid) / mid * BPS, "0.01")
+        out["effective_spread"] = rounded(2 * direction * (average - mid), "0.0001")
     return out

@@ -165,6 +165,11 @@ def _repegged(row: Row, event: Any) -> None:
     row["repegs"] = event.repeg_number
 
 
+def _cancel_rejected(row: Row, event: Any) -> None:
+    if event.withdrawn_repeg is not None:
+        row["repegs"] = event.withdrawn_repeg - 1  # that re-peg never reached the venue
+
+
 def _escalated(row: Row, event: Any) -> None:
     row["escalated"] = True
 
@@ -180,6 +185,7 @@ _RECORDERS: dict[type[Any], _Recorder] = {
     ev.PartiallyFilled: _fill,
     ev.Filled: _fill,
     ev.Repegged: _repegged,
+    ev.CancelRejected: _cancel_rejected,
     ev.Escalated: _escalated,
     ev.Denied: _closed,
     ev.Completed: _closed,

@@ -19,6 +19,8 @@ BOOKKEEPING_FIELDS = frozenset(
         "timestamp",
         "previous_hash",
         "event_hash",
+        "chain_version",
+        "event_mac",
         "occurred_at",
         "correlation_id",
     }

@@ -118,7 +118,12 @@ def working_order(
 
 
 def place_limit(order: SmartOrder, limit_price: Decimal, *, when: datetime) -> str:
-    """Request a DAY limit placement of the whole remaining quantity."""
+    """Request a DAY limit placement of the whole remaining quantity at ``limit_price``
+    (Priced first, unless that price is already the decided one)."""
+    if order.decided_price != limit_price:
+        order.price(
+            limit_price, method="liquidity_aware", tick=Decimal("0.01"), metadata={}, occurred_at=when
+        )
     return order.request_placement(
         order_type=OrderType.LIMIT,
         quantity=order.remaining_quantity,
@@ -129,7 +134,10 @@ def place_limit(order: SmartOrder, limit_price: Decimal, *, when: datetime) -> s
 
 
 def place_market(order: SmartOrder, *, when: datetime) -> str:
-    """Request a DAY market placement of the whole remaining quantity."""
+    """Request a DAY market placement of the whole remaining quantity (Escalated first,
+    unless the order already is)."""
+    if not order.escalated:
+        order.escalate("test escalation", occurred_at=when)
     return order.request_placement(
         order_type=OrderType.MARKET,
         quantity=order.remaining_quantity,

@@ -172,7 +172,14 @@ def worked_order(
         place(order, None, at(21.2), f"{broker}-2")
         fill(order, "70", "100.15", at(21.3), f"E-{index}-1b")
     else:
-        order.request_cancel("session end", occurred_at=at(29))
+        order.repeg(
+            Decimal("100.12"),
+            bid=Decimal("100.02"),
+            ask=Decimal("100.10"),
+            reasons=["unfilled"],
+            occurred_at=at(29),
+        )
+        order.request_cancel("re-peg", occurred_at=at(29))
         order.record_cancel_rejected("too late to cancel", occurred_at=at(29.5))
         order.request_cancel("session end", occurred_at=at(30))
         order.record_canceled("canceled", occurred_at=at(30.1))

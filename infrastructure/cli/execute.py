@@ -79,6 +79,12 @@ def _report(result: SessionResult, as_json: bool, title: str) -> None:
     console.print(summary_table(result, title))
     console.print(
         f"{len(result.orders)} orders: {result.created} new, "
-        f"{result.already_finished} already finished; "
+        f"{result.already_finished} already finished, {len(result.skipped)} skipped "
+        f"(leased by another process{_owners(result)}); "
         f"{'every order is terminal' if result.all_terminal else 'some orders are NOT terminal'}"
     )
+
+
+def _owners(result: SessionResult) -> str:
+    owners = sorted(set(result.skipped.values()))
+    return f": {', '.join(owners)}" if owners else ""

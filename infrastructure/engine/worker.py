@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
 
 import structlog
 from execledger.domain.errors import DomainError, InvalidQuote, Overfill
@@ -16,20 +18,44 @@ from execledger.domain.repeg import decide_repeg, repeg_due
 from execledger.domain.status import LIVE_STATUSES, OrderStatus
 from execledger.domain.types import OrderType, Urgency
 from execledger.infrastructure.engine.broker_calls import CANCELED_STATES, BrokerCalls
+from execledger.infrastructure.engine.commit_group import OrderWriter
 from execledger.infrastructure.engine.quoting import QuoteSource, reference_price
 from execledger.infrastructure.engine.retry import Retrier
-from execledger.infrastructure.ledger import Ledger
 from execledger.infrastructure.logging import correlation
-from execledger.infrastructure.ports import AssetDirectory, BrokerOrder, BrokerOrderStatus, Clock, OrderUpdate
+from execledger.infrastructure.ports import (
+    AssetDirectory,
+    BrokerOrder,
+    BrokerOrderStatus,
+    Clock,
+    Execution,
+    OrderUpdate,
+)
 
 log = structlog.get_logger(__name__)
+
+
+class RecordFill(Protocol):
+    """SmartOrder.record_fill or SmartOrder.record_overfill."""
+
+    def __call__(
+        self,
+        client_order_id: str,
+        *,
+        execution_id: str,
+        quantity: Decimal,
+        price: Decimal,
+        broker_order_id: str,
+        occurred_at: datetime,
+        executed_at: datetime | None = None,
+        broker_filled_quantity: Decimal | None = None,
+    ) -> bool: ...
 
 
 @dataclass(frozen=True)
 class WorkerContext:
     """What every worker of a session shares."""
 
-    ledger: Ledger
+    ledger: OrderWriter
     calls: BrokerCalls
     quotes: QuoteSource
     assets: AssetDirectory
@@ -67,6 +93,8 @@ class OrderWorker:
 
     async def _step(self) -> bool:
         order = self.order
+        if order.overfilled or order.remaining_quantity <= 0:
+            return await self._stop_working()
         if order.status is OrderStatus.NEW:
             await self._preflight()
             return False
@@ -80,6 +108,25 @@ class OrderWorker:
             acted = await self._watch_working()
             return not acted
         return True  # PENDING_NEW / PENDING_CANCEL: an answer is on its way
+
+    async def _stop_working(self) -> bool:
+        """Nothing more to buy or sell (or a breach): cancel what still works, then close."""
+        order = self.order
+        if order.status in LIVE_STATUSES:
+            reason = "overfilled" if order.overfilled else "filled on an earlier broker order"
+            await self._cancel(reason)
+            return False
+        if order.live_client_order_id is not None:
+            return True  # PENDING_NEW / PENDING_CANCEL: an answer is on its way
+        if order.overfilled:
+            order.fail(
+                f"overfilled: the broker filled {order.filled_quantity} of {order.quantity}",
+                occurred_at=self._now(),
+            )
+            self._save()
+        else:
+            self._finish_complete("filled")
+        return False
 
     async def _preflight(self) -> None:
         order, now = self.order, self._ctx.clock.now()
@@ -100,7 +147,7 @@ class OrderWorker:
         if order.escalated:
             await self._ctx.calls.place(order, OrderType.MARKET, None)
             return
-        if order.placement_count and self._too_small():
+        if order.filled_quantity > 0 and self._too_small():
             self._finish_complete("remaining quantity too small to trade")
             return
         if order.decided_price is not None:
@@ -212,8 +259,6 @@ class OrderWorker:
             update = self.inbox.popleft()
             try:
                 self._absorb(update)
-            except Overfill as error:
-                log.error("overfill_refused", error=str(error))
             except DomainError as error:
                 log.warning("update_ignored", error=str(error), status=update.order.status.value)
         if order.pending_events:
@@ -222,14 +267,11 @@ class OrderWorker:
     def _absorb(self, update: OrderUpdate) -> None:
         order, execution = self.order, update.execution
         if execution is not None:
-            order.record_fill(
-                execution.client_order_id,
-                execution_id=execution.execution_id,
-                quantity=execution.quantity,
-                price=execution.price,
-                broker_order_id=execution.broker_order_id,
-                occurred_at=execution.executed_at,
-            )
+            try:
+                self._record_execution(order.record_fill, update, execution)
+            except Overfill as error:
+                log.error("overfill_recorded", error=str(error), execution_id=execution.execution_id)
+                self._record_execution(order.record_overfill, update, execution)
             return
         unsolicited = (
             update.order.status in (BrokerOrderStatus.CANCELED, BrokerOrderStatus.EXPIRED)
@@ -238,6 +280,18 @@ class OrderWorker:
         )
         if unsolicited:
             order.record_canceled(f"broker {update.order.status.value}", occurred_at=update.at)
+
+    def _record_execution(self, command: RecordFill, update: OrderUpdate, execution: Execution) -> None:
+        command(
+            execution.client_order_id,
+            execution_id=execution.execution_id,
+            quantity=execution.quantity,
+            price=execution.price,
+            broker_order_id=execution.broker_order_id,
+            executed_at=execution.executed_at,
+            broker_filled_quantity=update.order.filled_quantity,
+            occurred_at=self._now(),
+        )
 
     async def _wrap_up(self) -> None:
         """The session is over: cancel what works, then close the order one way or another."""

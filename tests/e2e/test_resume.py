@@ -12,6 +12,7 @@ from execledger.infrastructure.ledger import Ledger, open_ledger
 from execledger.infrastructure.venue import load_tape
 from execledger.infrastructure.verification import verify_ledger
 
+from tests.builders import place_limit
 from tests.e2e.scenario import TAPES, request, run_batch, types
 
 BATCH = [request("XYZ", "BUY", "50", idempotency_key="resume-1")]
@@ -65,20 +66,19 @@ def test_resume_settles_a_placement_that_was_never_answered(database_url: str) -
         (order,) = session.submit(BATCH).orders
         now = venue.clock.now()
         order.validate(tradable=True, fractionable=True, occurred_at=now)
-        from execledger.domain.types import OrderType, TimeInForce
-
-        order.request_placement(
-            order_type=OrderType.LIMIT,
-            quantity=Decimal(50),
-            limit_price=Decimal("100.02"),
-            time_in_force=TimeInForce.DAY,
-            occurred_at=now,
-        )
+        place_limit(order, Decimal("100.02"), when=now)
         ledger.save_order(order)
 
         result = run_batch(ledger, "escalation.csv", BATCH)
         recorded = types(ledger, result.orders[0])
-        assert recorded[:5] == ["Requested", "Validated", "PlacementRequested", "PlacementRejected", "Quoted"]
+        assert recorded[:6] == [
+            "Requested",
+            "Validated",
+            "Priced",
+            "PlacementRequested",
+            "PlacementRejected",
+            "Quoted",
+        ]
         assert result.orders[0].is_terminal
 
 

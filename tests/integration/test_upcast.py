@@ -87,3 +87,16 @@ def test_an_old_record_is_upcast_never_rewritten(database_url: str) -> None:
     assert report.ok and report.events_checked == 3
     assert b"class_version" not in raw[2] and b"suspicion_reasons" not in raw[2]
     assert b'"class_version":2' in raw[3]
+
+
+def test_fills_and_cancel_rejected_are_at_class_version_2_with_their_upcasts() -> None:
+    """Fills declare class_version 2; a v1 fill's venue time is its occurred_at."""
+    for fill_class in (ev.PartiallyFilled, ev.Filled):
+        assert fill_class.class_version == 2
+        state: dict[str, object] = {"occurred_at": at(5)}
+        fill_class.upcast_v1_v2(state)
+        assert state == {"occurred_at": at(5), "executed_at": at(5), "inferred": False}
+    assert ev.CancelRejected.class_version == 2
+    rejected: dict[str, object] = {"reason": "r"}
+    ev.CancelRejected.upcast_v1_v2(rejected)
+    assert rejected == {"reason": "r", "withdrawn_repeg": None}

@@ -10,7 +10,7 @@ from uuid import UUID
 import pytest
 from eventsourcing.utils import get_topic
 from execledger.domain import order_events as ev
-from execledger.domain.chain import GENESIS_HASH, canonical, event_hash
+from execledger.domain.chain import CHAIN_VERSION, GENESIS_HASH, canonical, event_hash
 from execledger.domain.types import Side
 
 from tests.builders import fill, working_order
@@ -28,19 +28,44 @@ def test_each_event_links_to_the_hash_of_the_one_before() -> None:
     assert len({e.event_hash for e in events}) == len(events)
 
 
-def test_the_event_hash_is_over_its_fields_id_version_and_topic() -> None:
-    """Recomputing from the event's fields plus id, version and topic gives its event_hash."""
+def test_the_event_hash_is_over_its_fields_id_version_topic_and_versions() -> None:
+    """Recomputing from the event's fields plus id, version, topic, class and chain version
+    gives its event_hash."""
     order = working_order()
     for event in order.pending_events:
-        fields = {**vars(event), "topic": get_topic(type(event))}
+        fields = {
+            **vars(event),
+            "topic": get_topic(type(event)),
+            "class_version": getattr(type(event), "class_version", 1),
+            "chain_version": CHAIN_VERSION,
+        }
         assert event_hash(fields) == event.event_hash  # type: ignore[attr-defined]
 
 
-def test_the_hash_ignores_only_itself_and_class_version() -> None:
-    """class_version and event_hash are not hashed; every other field is."""
+def test_chain_version_2_hashes_the_class_version() -> None:
+    """Version 2 hashes class_version (absent = 1); only event_hash and event_mac are left out."""
+    fields = {"a": Decimal("1.10"), "chain_version": 2, "event_hash": "x", "event_mac": "y"}
+    assert event_hash(fields) == event_hash({"a": Decimal("1.10"), "chain_version": 2, "class_version": 1})
+    assert event_hash(fields) != event_hash({**fields, "class_version": 2})
+    assert event_hash(fields) != event_hash({**fields, "a": Decimal("1.1")})
+
+
+def test_chain_version_1_ignores_only_itself_and_class_version() -> None:
+    """Version 1 (no chain_version: the events version 0.1 wrote) did not hash class_version."""
     fields = {"a": Decimal("1.10"), "event_hash": "x", "class_version": 2}
     assert event_hash(fields) == event_hash({"a": Decimal("1.10")})
     assert event_hash(fields) != event_hash({"a": Decimal("1.1")})
+
+
+def test_a_version_2_event_relabelled_as_version_1_hashes_differently() -> None:
+    """Dropping chain_version changes the hash, so a downgrade needs the hashes recomputed."""
+    fields = {"a": Decimal("1.10"), "chain_version": 2}
+    assert event_hash(fields) != event_hash({"a": Decimal("1.10")})
+
+
+def test_an_unknown_chain_version_is_refused() -> None:
+    with pytest.raises(ValueError, match="chain version"):
+        event_hash({"a": 1, "chain_version": 9})
 
 
 def test_canonical_keeps_what_distinguishes_values() -> None:

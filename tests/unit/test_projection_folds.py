@@ -99,7 +99,9 @@ def test_buy_quality_figures_match_the_hand_worked_example() -> None:
     assert row["average_fill_price"] == Decimal("100.100000")
     assert row["slippage_bps"] == Decimal("4.50")  # 0.045 / 100.055 x 10,000 = 4.4975...
     assert row["effective_spread"] == Decimal("0.0900")
-    assert row["price_improvement"] == Decimal("0.0400")  # ask 100.14 at the last placement
+    # each fill against its own placement's ask: (30 x (100.11 - 100.03) + 70 x (100.14 - 100.13)) / 100
+    assert row["price_improvement"] == Decimal("0.0310")
+    assert row["opportunity_cost"] == Decimal("0.0000")  # nothing left unfilled
     assert row["time_to_first_fill_seconds"] == Decimal("3.5")
     assert row["time_to_complete_seconds"] == Decimal("12.25")
     assert (row["repegs"], row["escalated"], row["fill_rate"]) == (1, False, Decimal("1.0000"))
@@ -112,7 +114,8 @@ def test_sell_quality_figures_are_signed_so_that_cost_is_positive() -> None:
     assert row["average_fill_price"] == Decimal("50.000000")
     assert row["slippage_bps"] == Decimal("4.00")  # 0.02 / 50.02 x 10,000 = 3.9984...
     assert row["effective_spread"] == Decimal("0.0400")
-    assert row["price_improvement"] == Decimal("0.0100")  # avg 50.00 - bid 49.99 at placement
+    # (20 x (50.03 - 50.00) + 30 x (49.98 - 49.99)) / 50: the market fill was worse than the bid
+    assert row["price_improvement"] == Decimal("0.0060")
     assert row["time_to_first_fill_seconds"] == Decimal("2")
     assert row["time_to_complete_seconds"] == Decimal("25")
     assert (row["repegs"], row["escalated"]) == (0, True)

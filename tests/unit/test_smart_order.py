@@ -8,7 +8,13 @@ from uuid import uuid5
 
 import pytest
 from execledger.domain import order_events as ev
-from execledger.domain.errors import DomainError, IllegalTransition, Overfill, UnknownPlacement
+from execledger.domain.errors import (
+    BrokerOrderOverfill,
+    DomainError,
+    IllegalTransition,
+    Overfill,
+    UnknownPlacement,
+)
 from execledger.domain.ids import MAX_CLIENT_ORDER_ID_LENGTH, ORDER_NAMESPACE
 from execledger.domain.order import SmartOrder
 from execledger.domain.status import OrderStatus
@@ -451,3 +457,77 @@ def test_client_order_ids_are_order_id_and_placement_number() -> None:
     assert order.live_client_order_id == f"{order.id}-1"
     assert order.next_client_order_id == f"{order.id}-2"
     assert len(f"{order.id}-99999") <= MAX_CLIENT_ORDER_ID_LENGTH
+
+
+# ---- issue 12, defect 8: the smaller holes -----------------------------------------------
+
+
+def test_a_placed_for_an_old_placement_does_not_make_the_new_one_working() -> None:
+    """The sequence the state machine found: placement 1 fills in part before its answer
+    and is refused, placement 2 goes out, then placement 1's late Placed arrives.
+    Placement 2 stays pending (its broker id unknown), so re-peg and cancel are refused as
+    IllegalTransition, never a bare AssertionError."""
+    order = pending_order()
+    first = order.live_client_order_id or ""
+    fill(order, "3", execution_id="x-1", client_order_id=first)
+    order.record_placement_rejected(first, error_code="x", reason="refused", occurred_at=at(5))
+    second = place_limit(order, Decimal("100.02"), when=at(6))
+    accept(order, first, "B-1", when=at(7))
+    assert order.status is OrderStatus.PENDING_NEW
+    assert order.live_client_order_id == second
+    assert order.placements[first].broker_order_id == "B-1"
+    assert order.placements[second].broker_order_id is None
+    for command in (
+        lambda: order.repeg(
+            Decimal("100.03"), bid=Decimal(100), ask=Decimal("100.5"), reasons=[], occurred_at=at(8)
+        ),
+        lambda: order.request_cancel("r", occurred_at=at(8)),
+        lambda: order.record_canceled("r", occurred_at=at(8)),
+    ):
+        with pytest.raises(IllegalTransition):
+            command()
+    accept(order, second, "B-2", when=at(9))
+    assert order.status is OrderStatus.WORKING
+
+
+def test_a_fill_larger_than_its_broker_order_is_a_broker_order_overfill() -> None:
+    """The broker order's own quantity is checked first: the refusal names it."""
+    order = working_order()
+    fill(order, "8", execution_id="x-1")
+    before = _snapshot(order)
+    with pytest.raises(BrokerOrderOverfill, match="broker order"):
+        fill(order, "3", execution_id="x-2")
+    assert _snapshot(order) == before
+
+
+def test_completing_an_order_with_nothing_filled_is_refused() -> None:
+    """complete() closes a filled (or nearly filled) order; with nothing filled it is refused."""
+    order = accepted_order()
+    with pytest.raises(IllegalTransition, match="nothing filled"):
+        order.complete("filled", occurred_at=at(2))
+    assert pending_names(order) == ["Requested", "Validated"]
+
+
+def test_a_fill_stamped_before_the_last_event_keeps_venue_time_and_arrival_order() -> None:
+    """The venue's execution time is kept as executed_at; occurred_at never goes back."""
+    order = working_order()  # last event (Placed) at at(4)
+    order.record_fill(
+        order.live_client_order_id or "",
+        execution_id="x-1",
+        quantity=Decimal("4"),
+        price=LIMIT_PRICE,
+        broker_order_id="B-1",
+        executed_at=at(3.5),
+        occurred_at=at(3.5),
+    )
+    recorded = list(order.pending_events)[-1]
+    assert isinstance(recorded, ev.PartiallyFilled)
+    assert recorded.executed_at == at(3.5)
+    assert recorded.occurred_at == at(4)
+    times = [e.occurred_at for e in order.pending_events]
+    assert times == sorted(times)
+
+
+def _priced(order: SmartOrder, limit_price: Decimal) -> None:
+    order.record_quote(a_quote(), suspicion_reasons=[], fallback_used=False, occurred_at=at(2))
+    order.price(limit_price, method="m", tick=Decimal("0.01"), metadata={}, occurred_at=at(2))
