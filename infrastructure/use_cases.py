@@ -29,6 +29,7 @@ from execledger.infrastructure.bootstrap import (
     PreparedVenue,
     execution_session,
     following_projections,
+    order_leases,
     prepare_venue,
     resume_point,
     synthetic_session_tape,
