@@ -33,10 +33,10 @@ from execledger.infrastructure.engine.broker_calls import (
     BrokerCalls,
     BrokerUnavailable,
 )
+from execledger.infrastructure.engine.commit_group import OrderWriter
 from execledger.infrastructure.engine.quoting import QuoteSource, reference_price
 from execledger.infrastructure.engine.retry import Retrier
 from execledger.infrastructure.errors import OrderRejected
-from execledger.infrastructure.ledger import Ledger
 from execledger.infrastructure.logging import correlation
 from execledger.infrastructure.ports import (
     AssetDirectory,
@@ -74,7 +74,7 @@ class RecordFill(Protocol):
 class WorkerContext:
     """What every worker of a session shares."""
 
-    ledger: Ledger
+    ledger: OrderWriter
     calls: BrokerCalls
     quotes: QuoteSource
     assets: AssetDirectory
