@@ -11,6 +11,7 @@ from execledger.domain.types import Quote
 from execledger.infrastructure.config_file import load_execution_config
 from execledger.infrastructure.orders_file import load_orders
 from execledger.infrastructure.venue import load_tape
+from execledger.infrastructure.venue.faults import VenueFaults, load_venue_faults
 
 #: The venue a batch goes to unless it names another.
 DEFAULT_VENUE = "sim"
@@ -22,8 +23,9 @@ class Batch:
 
     ``venue`` names a registered venue (``bootstrap.venue_names()``). The simulated venue
     replays ``tape`` (by default a synthetic tape drawn from ``seed`` for the batch's
-    symbols) and treats the listed symbols as not tradable / not fractionable; other
-    venues ignore those. ``source`` names the batch in input errors (the orders file).
+    symbols) and treats the listed symbols as not tradable / not fractionable, and is as
+    unkind as ``venue_faults`` say; other venues ignore those. ``source`` names the batch
+    in input errors (the orders file).
     """
 
     requests: tuple[OrderRequest, ...]
@@ -34,6 +36,7 @@ class Batch:
     not_tradable: frozenset[str] = frozenset()
     not_fractionable: frozenset[str] = frozenset()
     source: str = "batch"
+    venue_faults: VenueFaults | None = None
 
     @property
     def symbols(self) -> list[str]:
@@ -48,9 +51,11 @@ def load_batch(
     tape_file: Path | None = None,
     config_file: Path | None = None,
     seed: int = 1,
+    faults_file: Path | None = None,
 ) -> Batch:
     """A batch read from files, every one validated before anything is written."""
     config = load_execution_config(config_file) if config_file else ExecutionConfig()
     requests = load_orders(orders_file)
     tape = tuple(load_tape(tape_file)) if tape_file else None
-    return Batch(tuple(requests), config, venue, seed, tape, source=str(orders_file))
+    faults = load_venue_faults(faults_file) if faults_file else None
+    return Batch(tuple(requests), config, venue, seed, tape, source=str(orders_file), venue_faults=faults)

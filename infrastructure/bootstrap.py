@@ -26,6 +26,7 @@ from execledger.infrastructure.ledger import Ledger
 from execledger.infrastructure.ports import Asset, Venue
 from execledger.infrastructure.settings import Settings
 from execledger.infrastructure.venue import SimulatedVenue, VirtualClock, synthetic_tape
+from execledger.infrastructure.venue.faults import VenueFaults
 from execledger.projections import ProjectionRunner, open_projections
 
 #: Where synthetic tapes start when no time is given: a fixed, reproducible market open.
@@ -71,12 +72,14 @@ def simulated_venue(
     not_fractionable: Iterable[str] = (),
     standing_quotes_are_current: bool = True,
     start: datetime | None = None,
+    faults: VenueFaults | None = None,
 ) -> tuple[Venue, SimulatedVenue]:
     """A session's ports on a simulated venue replaying ``tape`` on virtual time.
 
     A tape quote stands until the next one, so by default the venue reports it as
     current (stamped with the virtual now): a quiet tape is not a stale feed. ``start``
     (used when resuming a batch) starts virtual time later than the tape's first quote.
+    ``faults`` make the venue unkind (venue.faults.VenueFaults).
     """
     first = min(quote.quoted_at for quote in tape) if tape else None
     clock = VirtualClock(max(start, first)) if start is not None and first is not None else None
@@ -86,6 +89,7 @@ def simulated_venue(
         not_tradable=not_tradable,
         not_fractionable=not_fractionable,
         restamp_quotes=standing_quotes_are_current,
+        faults=faults,
     )
     ports = Venue(
         broker=venue,
@@ -104,6 +108,7 @@ class PreparedSimulation:
     tape: Sequence[Quote]
     not_tradable: frozenset[str]
     not_fractionable: frozenset[str]
+    faults: VenueFaults | None = None
 
     @contextmanager
     def open(self, resume_at: datetime | None) -> Iterator[Venue]:
@@ -112,6 +117,7 @@ class PreparedSimulation:
             not_tradable=self.not_tradable,
             not_fractionable=self.not_fractionable,
             start=resume_at,
+            faults=self.faults,
         )
         yield ports
 
@@ -125,7 +131,7 @@ def prepare_simulation(batch: Batch, settings: Settings) -> PreparedSimulation:
             raise OrdersFileError(
                 f"{batch.source}: row {number}: field 'symbol': {request.symbol} is not on the tape"
             )
-    return PreparedSimulation(tape, batch.not_tradable, batch.not_fractionable)
+    return PreparedSimulation(tape, batch.not_tradable, batch.not_fractionable, batch.venue_faults)
 
 
 _VENUES: dict[str, VenueFactory] = {"sim": prepare_simulation}

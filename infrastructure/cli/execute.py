@@ -24,13 +24,18 @@ def execute(
     venue: str = typer.Option(DEFAULT_VENUE, "--venue", help="The venue: 'sim' (the simulated venue)."),
     tape: Path | None = typer.Option(None, "--tape", help="Quote tape CSV; default synthetic."),
     seed: int = typer.Option(1, "--seed", help="Seed of the synthetic tape."),
+    venue_faults: Path | None = typer.Option(
+        None, "--venue-faults", help="JSON file of the simulated venue's faults (docs/venue.md)."
+    ),
     config: Path | None = typer.Option(None, "--config", help="ExecutionConfig TOML or JSON."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Work every order of ORDERS_FILE to a terminal state; exit 0 when all got there."""
     if venue not in venue_names():
         raise typer.BadParameter(f"must be one of: {', '.join(venue_names())}", param_hint="--venue")
-    batch = load_batch(orders_file, venue=venue, tape_file=tape, config_file=config, seed=seed)
+    batch = load_batch(
+        orders_file, venue=venue, tape_file=tape, config_file=config, seed=seed, faults_file=venue_faults
+    )
     with _progress(len(batch.requests), quiet=as_json) as finished:
         result = use_cases.execute_batch(state_of(ctx).settings, batch, on_finished=finished)
     _report(result, as_json, "execute")

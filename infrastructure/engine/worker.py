@@ -492,7 +492,10 @@ class OrderWorker:
         if order.cancel_pending_for != client_order_id:
             return  # the lookup settled it (filled, or canceled after all)
         shown = f"; the broker order is {found.status.value}" if found is not None else ""
+        for_repeg = order.pending_repeg is not None
         order.record_cancel_rejected(f"{refusal}{shown}", occurred_at=self._now())
+        if for_repeg:
+            return  # the re-peg is withdrawn; the next one is decided afresh when due
         if order.live_client_order_id == client_order_id and self._cancel_retry is None:
             timeout = timedelta(seconds=float(order.config.cancel_confirm_timeout_seconds))
             self._cancel_retry = _CancelRetry(reason, until=self._now() + timeout)

@@ -231,6 +231,10 @@ class SimulatedVenue:
             raise BrokerOrderNotFound(f"no order {broker_order_id}")
         return order.snapshot()
 
+    def orders(self) -> list[BrokerOrder]:
+        """Every order placed at the venue, in the order they were placed."""
+        return [order.snapshot() for order in sorted(self._orders.values(), key=lambda o: o.seq)]
+
     def order_updates(self) -> AsyncIterator[OrderUpdate]:
         """Every update since the session began (the backlog first), then live ones;
         after ``close`` just the backlog."""
