@@ -23,12 +23,15 @@ from __future__ import annotations
 
 import gc
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from eventsourcing.persistence import Notification
 from execledger.domain.order_events import OrderEvent, Requested
+from execledger.projections import poison
 from execledger.projections.decoding import Decoded, EventDecoder, RawEvent, order_key
+from execledger.projections.poison import Undecodable, describe
 from execledger.projections.projection import Projection
 from execledger.projections.registry import ALL_PROJECTIONS, select_projections
 from execledger.projections.schema import Row
@@ -38,6 +41,17 @@ DEFAULT_BATCH_SIZE = 2000
 #: Rows of one projection kept between batches; past this the cache starts again.
 CACHE_ROWS = 10_000
 ProgressCallback = Callable[[int, int], None]  # (position reached, ledger position)
+
+
+class FoldFailed(Exception):
+    """A projection's fold raised on an event (the batch is then applied event by event)."""
+
+    def __init__(self, projection: str, error: Exception) -> None:
+        super().__init__(f"{projection}: {describe(error)}")
+
+
+def _reason(error: BaseException) -> str:
+    return str(error) if isinstance(error, FoldFailed) else describe(error)
 
 
 class FollowedLedger(Protocol):
@@ -70,8 +84,14 @@ class ProjectionRunner:
         self.error: BaseException | None = None
         self._decoder = EventDecoder(ledger.mapper)
         self._events_table = store.events_table_of(ledger.recorder)
+        self._refusals: tuple[type[BaseException], ...] = (FoldFailed, *store.refusals)
         self._caches: dict[str, dict[Any, Row]] = {}
         self._cached_at: dict[str, int] = {}
+
+    @property
+    def store(self) -> ProjectionStore:
+        """The read models this runner writes."""
+        return self._store
 
     # ---- following ----------------------------------------------------------------
 
@@ -146,12 +166,14 @@ class ProjectionRunner:
         """Each projection's position and how many events it is behind the ledger."""
         ledger_position = self.ledger_position()
         positions = self._store.positions()
+        errors = Counter(row["projection"] for row in self._store.select(poison.TABLE))
         return [
             {
                 "name": p.name,
                 "position": positions.get(p.name, 0),
                 "ledger_position": ledger_position,
                 "lag": max(0, ledger_position - positions.get(p.name, 0)),
+                "errors": errors.get(p.name, 0),
             }
             for p in self._projections
         ]
@@ -188,10 +210,27 @@ class ProjectionRunner:
         return [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in notifications]
 
     def _apply(self, projections: Sequence[Projection], events: list[Decoded]) -> int:
+        """Apply a batch in one transaction; if an event in it is refused (its fold raises,
+        or the database rejects a value), apply the batch event by event instead and set
+        each refused event aside in ``projection_errors``, so the read side goes on."""
         if not events:
             return 0
+        try:
+            return self._apply_batch(projections, events)
+        except self._refusals:
+            pass
+        applied = 0
+        for decoded in events:
+            try:
+                applied += self._apply_batch(projections, [decoded])
+            except self._refusals as error:
+                applied += self._set_aside(projections, decoded, _reason(error))
+        return applied
+
+    def _apply_batch(self, projections: Sequence[Projection], events: list[Decoded]) -> int:
         last = events[-1].position
         order_events = [d for d in events if isinstance(d.event, OrderEvent)]
+        poisoned = [d for d in events if isinstance(d.event, Undecodable)]
         try:
             with self._store.transaction() as tx:
                 positions = tx.positions()
@@ -201,6 +240,20 @@ class ProjectionRunner:
                     cache = self._cache_for(projection.name, position)
                     fresh = [d for d in order_events if d.position > position]
                     _fold_into(tx, projection, fresh, cache)
+                    tx.upsert(
+                        poison.TABLE,
+                        [
+                            poison.error_row(
+                                projection.name,
+                                d.position,
+                                d.event.originator_id,
+                                d.event.originator_version,
+                                d.event.error,
+                            )
+                            for d in poisoned
+                            if d.position > position
+                        ],
+                    )
                     if last > position:
                         tx.set_position(projection.name, last)
                         self._cached_at[projection.name] = last
@@ -210,6 +263,24 @@ class ProjectionRunner:
             self._forget()  # folds may have changed cached rows the rollback undid
             raise
         return sum(1 for d in events if d.position > lowest)
+
+    def _set_aside(self, projections: Sequence[Projection], decoded: Decoded, error: str) -> int:
+        """Record the event as poison for each projection not yet past it, and pass it."""
+        event = decoded.event
+        with self._store.transaction() as tx:
+            positions = tx.positions()
+            behind = [p for p in projections if positions.get(p.name, 0) < decoded.position]
+            for projection in behind:
+                row = poison.error_row(
+                    projection.name,
+                    decoded.position,
+                    getattr(event, "originator_id", None),
+                    getattr(event, "originator_version", None),
+                    error,
+                )
+                tx.upsert(poison.TABLE, [row])
+                tx.set_position(projection.name, decoded.position)
+        return 1 if behind else 0
 
     # ---- the per-projection row cache -------------------------------------------------
 
@@ -259,10 +330,13 @@ def _fold_into(
                 continue  # an order whose creation this projection never saw
         elif event.originator_version <= state["version"]:
             continue  # already applied
-        if wants_fields:
-            state, log_row = fold(state, event, position, fields_json)
-        else:
-            state, log_row = fold(state, event, position)
+        try:
+            if wants_fields:
+                state, log_row = fold(state, event, position, fields_json)
+            else:
+                state, log_row = fold(state, event, position)
+        except Exception as error:  # a fold is pure: this event fails alike every time
+            raise FoldFailed(projection.name, error) from error
         states[key] = changed[key] = state
         if log_row is not None:
             appended.append(log_row)

@@ -45,6 +45,10 @@ class StoreTransaction(Protocol):
 class ProjectionStore(Protocol):
     """The read-model tables and their tracking, in the ledger's own database."""
 
+    #: Exceptions meaning the database refused a row's values (not that it is unavailable):
+    #: the runner then sets the offending event aside as poison instead of stopping.
+    refusals: tuple[type[BaseException], ...]
+
     def ensure(self, projections: Sequence[Projection]) -> None:
         """Create missing tables, indexes and tracking rows (idempotent)."""
         ...

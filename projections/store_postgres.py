@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 from eventsourcing.postgres import PostgresApplicationRecorder
+from execledger.projections import poison
 from execledger.projections.errors import ProjectionStoreUnavailable
 from execledger.projections.projection import Projection, tables_of
 from execledger.projections.schema import Kind, Row, Table
@@ -140,6 +141,9 @@ class PostgresTransaction:
 class PostgresProjectionStore:
     """Read models and tracking in the ledger's PostgreSQL database and schema."""
 
+    #: A value PostgreSQL refuses (a NUL in text, a number out of range) or a key it rejects.
+    refusals: tuple[type[BaseException], ...] = (psycopg.DataError, psycopg.IntegrityError)
+
     def __init__(self, conninfo: Mapping[str, Any], schema: str = "") -> None:
         try:
             self.connection = psycopg.connect(**conninfo, autocommit=True)
@@ -175,6 +179,7 @@ class PostgresProjectionStore:
                 f"CREATE TABLE IF NOT EXISTS {self.qualified(TRACKING_TABLE_NAME)} "
                 "(name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
             )
+            self._create(cursor, poison.TABLE)
             for projection in projections:
                 for table in tables_of(projection):
                     self._create(cursor, table)
@@ -214,6 +219,10 @@ class PostgresProjectionStore:
                 for table in tables_of(projection):
                     cursor.execute(f"DROP TABLE IF EXISTS {self.qualified(table.name)}")
                     self._create(cursor, table, indexes=indexes)
+                cursor.execute(
+                    f"DELETE FROM {self.qualified(poison.TABLE.name)} WHERE projection = %s",
+                    (projection.name,),
+                )
                 tx.set_position(projection.name, 0)
 
     def select(

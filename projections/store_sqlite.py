@@ -20,6 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.sqlite import SQLiteApplicationRecorder
+from execledger.projections import poison
 from execledger.projections.errors import ProjectionStoreUnavailable
 from execledger.projections.projection import Projection, tables_of
 from execledger.projections.schema import Kind, Row, Table
@@ -197,6 +198,9 @@ class SQLiteTransaction:
 class SQLiteProjectionStore:
     """Read models and tracking in one SQLite file (the ledger's)."""
 
+    #: A value SQLite cannot store (an integer past 64 bits) or a key it rejects.
+    refusals: tuple[type[BaseException], ...] = (OverflowError, sqlite3.IntegrityError, sqlite3.DataError)
+
     def __init__(self, path: str, busy_timeout_seconds: float = BUSY_TIMEOUT_SECONDS) -> None:
         if path == ":memory:" or path.startswith("file:"):
             raise ProjectionStoreUnavailable("projections need a SQLite file, not :memory:")
@@ -232,6 +236,7 @@ class SQLiteProjectionStore:
                 f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE_NAME} "
                 "(name TEXT PRIMARY KEY, position INTEGER NOT NULL)"
             )
+            self._create(poison.TABLE)
             for projection in projections:
                 for table in tables_of(projection):
                     self._create(table)
@@ -265,6 +270,9 @@ class SQLiteProjectionStore:
                 for table in tables_of(projection):
                     self.connection.execute(f"DROP TABLE IF EXISTS {table.name}")
                     self._create(table, indexes=indexes)
+                self.connection.execute(
+                    f"DELETE FROM {poison.TABLE.name} WHERE projection = ?", (projection.name,)
+                )
                 tx.set_position(projection.name, 0)
 
     def select(

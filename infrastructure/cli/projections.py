@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import typer
 from execledger.infrastructure.cli.context import console, error_console, print_json, state_of
-from execledger.projections import NAMES, ProjectionRunner, ProjectionStore, open_projections
+from execledger.projections import NAMES, ProjectionRunner, ProjectionStore, open_projections, queries
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -102,20 +102,43 @@ def status(
     """Each projection's position and lag behind the ledger (in events)."""
     with projection_runner(ctx) as runner:
         _print_status(runner.status(), as_json=as_json)
+        if not as_json:
+            _print_errors(queries.projection_errors(runner.store))
 
 
 def _print_status(rows: list[dict[str, object]], *, as_json: bool) -> None:
     if as_json:
         print_json(rows)
         return
-    table = Table("projection", "position", "ledger position", "lag")
+    table = Table("projection", "position", "ledger position", "lag", "errors")
     for row in rows:
         lag = row["lag"]
         style = "green" if lag == 0 else "yellow"
+        errors = row["errors"]
         table.add_row(
             str(row["name"]),
             str(row["position"]),
             str(row["ledger_position"]),
             f"[{style}]{lag}[/]",
+            f"[red]{errors}[/]" if errors else "0",
+        )
+    console.print(table)
+
+
+def _print_errors(errors: list[dict[str, object]]) -> None:
+    """The events set aside as poison: their orders are not trustworthy in the read models."""
+    if not errors:
+        return
+    table = Table(
+        "projection",
+        "position",
+        "order",
+        "version",
+        "error",
+        title=f"{len(errors)} event(s) the read models could not apply; their orders are NOT trustworthy",
+    )
+    for error in errors:
+        table.add_row(
+            *(str(error[key]) for key in ("projection", "position", "order_id", "version", "error"))
         )
     console.print(table)
