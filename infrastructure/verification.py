@@ -23,6 +23,7 @@ from uuid import UUID
 
 from execledger.domain.chain import CHAIN_VERSION, GENESIS_HASH, event_hash
 from execledger.infrastructure.ledger import Ledger, as_order_id
+from execledger.infrastructure.read_model_check import OrderFigures
 from execledger.infrastructure.sealing import ROOT_GENESIS, AuditKey, Checkpoint, SealTable, extend_root
 
 NO_KEY_NOTE = "no audit key given: event MACs and checkpoint signatures were not checked"
@@ -129,8 +130,13 @@ def verify_ledger(
     key: AuditKey | None = None,
     against: Checkpoint | None = None,
     seals: SealTable | None = None,
+    figures: dict[UUID, OrderFigures] | None = None,
 ) -> VerificationReport:
-    """Walk every stored event once, in notification order, checking chains, seals and root."""
+    """Walk every stored event once, in notification order, checking chains, seals and root.
+
+    Given ``figures``, each order's key figures are folded into it from the decoded events
+    (for infrastructure.read_model_check).
+    """
     checkpoints = sorted(
         [*(seals.all() if seals is not None else []), *([against] if against else [])],
         key=lambda c: c.position,
@@ -157,6 +163,9 @@ def verify_ledger(
             continue
         if state.get("chain_version", 1) == 1:
             walk.legacy += 1
+        if figures is not None:
+            name = notification.topic.rpartition(":")[2]
+            figures.setdefault(order_id, OrderFigures()).learn(notification.originator_version, name, state)
         walk.heads[order_id] = _ChainHead(notification.originator_version, state["event_hash"])
     walk.advance_checkpoints(None)
     ordered = sorted(walk.broken.values(), key=lambda b: (str(b.order_id), b.version or 0))

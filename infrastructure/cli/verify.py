@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from uuid import UUID
 
 import typer
 from execledger.infrastructure.cli.context import console, print_json, state_of
+from execledger.infrastructure.database_url import DatabaseUrl
+from execledger.infrastructure.read_model_check import OrderFigures, ReadModelReport, check_read_models
 from execledger.infrastructure.sealing import (
     KEY_ENV,
     AuditKey,
@@ -17,6 +20,7 @@ from execledger.infrastructure.sealing import (
     write_checkpoint,
 )
 from execledger.infrastructure.verification import VerificationReport, verify_ledger
+from execledger.projections import open_projections
 
 
 def verify(
@@ -32,6 +36,9 @@ def verify(
         None, "--against", help="Prove the ledger still extends the checkpoint in this file."
     ),
     seal: bool = typer.Option(False, "--seal", help="Store the signed checkpoint in the ledger too."),
+    read_models: bool = typer.Option(
+        True, "--read-models/--no-read-models", help="Check the read models' key figures too."
+    ),
 ) -> None:
     """Recompute every hash, link and seal; exit 1 naming the first break."""
     key = load_audit_key(key_file=key_file)
@@ -43,21 +50,45 @@ def verify(
             f"--checkpoint {checkpoint}: the file exists; checkpoints are never overwritten"
         )
     previous = read_checkpoint(against) if against is not None else None
+    figures: dict[UUID, OrderFigures] | None = {} if read_models else None
     with state_of(ctx).open_ledger() as ledger:
         seals = SealTable(ledger.recorder.datastore)  # type: ignore[attr-defined]
-        report = verify_ledger(ledger, key=key, against=previous, seals=seals)
+        report = verify_ledger(ledger, key=key, against=previous, seals=seals, figures=figures)
         if report.ok and key is not None and (seal or checkpoint is not None):
             signed = report.head.signed(key)
             if seal:
                 seals.add(signed)
             if checkpoint is not None:
                 write_checkpoint(checkpoint, signed)
+    rows = _check_rows(state_of(ctx).database, figures) if figures is not None else None
     if as_json:
-        print_json(report.as_json())
+        print_json({**report.as_json(), "read_models": None if rows is None else rows.as_json()})
     else:
         _print(report, key)
-    if not report.ok:
+        if rows is not None:
+            _print_rows(rows)
+    if not report.ok or (rows is not None and rows.disagreements):
         raise typer.Exit(1)
+
+
+def _check_rows(database: DatabaseUrl, figures: dict[UUID, OrderFigures]) -> ReadModelReport:
+    store = open_projections(database)
+    try:
+        return check_read_models(store, figures)
+    finally:
+        store.close()
+
+
+def _print_rows(rows: ReadModelReport) -> None:
+    console.print(
+        f"read models: {rows.rows_checked} row(s) agree with the events"
+        f"{'' if not rows.rows_behind else f', {rows.rows_behind} behind'}"
+    )
+    for d in rows.disagreements:
+        console.print(
+            f"[bold red]DISAGREES[/]: {d.table} order {d.order_id} {d.column}: "
+            f"row {d.row}, events give {d.events}"
+        )
 
 
 def _print(report: VerificationReport, key: AuditKey | None) -> None:

@@ -245,3 +245,30 @@ def test_the_key_comes_from_a_file_and_is_never_shown(tmp_path: Path) -> None:
     assert SECRET not in repr(key) and SECRET not in str(key)
     with pytest.raises(AuditKeyError):
         load_audit_key(env={"EXECLEDGER_AUDIT_KEY": "short"})
+
+
+def test_verify_names_a_read_model_row_that_disagrees_with_the_events(sqlite_url: str) -> None:
+    """The read models are rebuilt, then one row edited: verify exits 1 naming table, order, column."""
+    busy, _ = _two_orders(sqlite_url)
+    assert _cli(sqlite_url, "projections", "rebuild").returncode == 0
+    clean = _cli(sqlite_url, "verify", "--json")
+    assert clean.returncode == 0, clean.stdout
+    assert json.loads(clean.stdout)["read_models"]["rows_checked"] == 4
+    execute_on_store(
+        sqlite_url,
+        "UPDATE execution_quality SET filled_quantity = {p} WHERE order_id = {p}",
+        "5",
+        str(busy),
+    )
+    done = _cli(sqlite_url, "verify", "--json")
+    assert done.returncode == 1
+    found = json.loads(done.stdout)["read_models"]["disagreements"]
+    assert found == [
+        {
+            "table": "execution_quality",
+            "order_id": str(busy),
+            "column": "filled_quantity",
+            "row": "5",
+            "events": "4",
+        }
+    ]
