@@ -11,7 +11,8 @@ from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
-from execledger.projections import execution_quality, order_status, poison, timeline
+from execledger.projections import execution_quality, generation, order_status, poison, timeline
+from execledger.projections.registry import ALL_PROJECTIONS
 from execledger.projections.schema import Row, Table
 from execledger.projections.store import ProjectionStore
 from execledger.projections.values import json_ready
@@ -137,14 +138,24 @@ def quality(store: ProjectionStore, *, symbol: str | None = None) -> list[dict[s
 
 
 def projection_errors(store: ProjectionStore) -> list[dict[str, Any]]:
-    """Every event the read models set aside as poison (``projections status``, ``verify``)."""
+    """Every event the serving read models set aside as poison (``projections status``,
+    ``verify``): projection, position, order id, version, error."""
+    generations = store.generations()
+    serving = {
+        generation.tracking_name(p.name, generation.serving_generation(p, generations)): p.name
+        for p in ALL_PROJECTIONS
+    }
     rows = store.select(poison.TABLE, order_by=("position", "projection"))
-    return [_pick(row, poison.TABLE.column_names) for row in rows]
+    return [
+        {**_pick(row, poison.TABLE.column_names), "projection": serving[row["projection"]]}
+        for row in rows
+        if row["projection"] in serving
+    ]
 
 
 def untrusted_order_ids(store: ProjectionStore) -> frozenset[str]:
     """Orders with an event the read models could not apply: their rows may be wrong."""
-    return frozenset(row["order_id"] for row in store.select(poison.TABLE) if row["order_id"])
+    return frozenset(row["order_id"] for row in projection_errors(store) if row["order_id"])
 
 
 def _trusted(entry: dict[str, Any], untrusted: frozenset[str]) -> dict[str, Any]:

@@ -68,7 +68,10 @@ def rebuild(
     ctx: typer.Context,
     name: str | None = typer.Argument(None, help=f"One of: {', '.join(NAMES)} (default: all)."),
 ) -> None:
-    """Drop the read model(s) and rebuild from the first event, in batches."""
+    """Rebuild the read model(s) from the first event beside the serving ones, then swap.
+
+    Reads keep using the serving read models meanwhile; an interrupted rebuild leaves
+    them as they were, and running this again resumes it."""
     names = [name] if name else None
     with projection_runner(ctx) as runner:
         total = runner.ledger_position()
@@ -110,13 +113,15 @@ def _print_status(rows: list[dict[str, object]], *, as_json: bool) -> None:
     if as_json:
         print_json(rows)
         return
-    table = Table("projection", "position", "ledger position", "lag", "errors")
+    table = Table("projection", "generation", "role", "position", "ledger position", "lag", "errors")
     for row in rows:
         lag = row["lag"]
         style = "green" if lag == 0 else "yellow"
         errors = row["errors"]
         table.add_row(
             str(row["name"]),
+            str(row["generation"]),
+            str(row["role"]),
             str(row["position"]),
             str(row["ledger_position"]),
             f"[{style}]{lag}[/]",
