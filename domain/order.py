@@ -26,6 +26,7 @@ from execledger.domain.ids import ClientOrderId, order_id_for
 from execledger.domain.lifecycle import ZERO
 from execledger.domain.order_state import OrderState
 from execledger.domain.placement import AcceptedPlacement, Placement
+from execledger.domain.policy_version import CONFIG_SCHEMA_VERSION, POLICY_VERSION
 from execledger.domain.requests import OrderRequest
 from execledger.domain.status import IDLE_STATUSES, LIVE_STATUSES, OrderStatus
 from execledger.domain.types import OrderType, Quote, TimeInForce
@@ -52,6 +53,8 @@ class SmartOrder(OrderState, Aggregate):
             "account": request.account,
             "idempotency_key": key,
             "config": config.snapshot(),
+            "policy_version": POLICY_VERSION,
+            "config_schema_version": CONFIG_SCHEMA_VERSION,
             "correlation_id": request.correlation_id,
             "occurred_at": _aware(occurred_at),
             "previous_hash": GENESIS_HASH,

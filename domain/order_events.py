@@ -56,6 +56,10 @@ class Requested(OrderEvent, Aggregate.Created):
     account: str
     idempotency_key: str
     config: dict[str, Any]
+    #: The decision code's and config schema's versions (domain.policy_version); orders
+    #: recorded before they were carry "" and 0 (class defaults, so no upcast is needed).
+    policy_version: str = ""
+    config_schema_version: int = 0
 
     def change(self, order: SmartOrder) -> None:
         order.on_requested(self)

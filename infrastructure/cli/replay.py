@@ -1,62 +1,71 @@
-"""``execledger replay [ORDER_ID]``: re-derive every decision from its recorded inputs."""
+"""``execledger replay [ORDER_ID] [--from T] [--to T]``: re-check every decision from its inputs."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
 import typer
-from execledger.domain.replay import DecisionCheck, replay_decisions
+from execledger.infrastructure.auditing import LedgerReplay, replay_ledger, replay_one
 from execledger.infrastructure.cli.context import console, print_json, state_of
+from execledger.infrastructure.time_window import BadArgument, time_window
+from rich.progress import Progress
 from rich.table import Table
 
 
 def replay(
     ctx: typer.Context,
     order_id: str | None = typer.Argument(None, help="One order's id (default: every order)."),
-    as_json: bool = typer.Option(False, "--json", help="Print every check as JSON."),
+    start: str | None = typer.Option(None, "--from", help="Orders requested at or after (ISO 8601)."),
+    end: str | None = typer.Option(None, "--to", help="Orders requested before (ISO 8601)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Feed each decision's recorded inputs to the policy again; exit 1 if any differs."""
+    window = time_window(start, end)
     with state_of(ctx).open_ledger() as ledger:
-        ids = [_order_id(order_id)] if order_id else list(ledger.order_ids())
-        checks = {oid: replay_decisions(ledger.events_of(ledger.order(oid).id)) for oid in ids}
-    disagreements = [(oid, c) for oid, found in checks.items() for c in found if not c.agrees]
-    total = sum(len(found) for found in checks.values())
+        if order_id:
+            result = replay_one(ledger, _order_id(order_id))
+        else:
+            total = ledger.recorder.max_notification_id() or 0
+            show = not as_json and console.is_terminal and total > 10_000
+            with Progress(console=console, transient=True, disable=not show) as progress:
+                task = progress.add_task("replaying", total=total)
+                result = replay_ledger(ledger, window, lambda at: progress.update(task, completed=at))
     if as_json:
-        print_json(
-            {
-                "orders": len(checks),
-                "decisions": total,
-                "disagreements": len(disagreements),
-                "checks": [
-                    {"order_id": str(oid), **c.as_json()} for oid, found in checks.items() for c in found
-                ],
-            }
-        )
+        print_json(result.as_json(with_checks=order_id is not None))
     else:
-        _print(checks, disagreements, total)
-    if disagreements:
+        _print(result, single=order_id is not None)
+    if result.mismatches():
         raise typer.Exit(1)
 
 
-def _print(
-    checks: dict[UUID, list[DecisionCheck]], disagreements: list[tuple[UUID, DecisionCheck]], total: int
-) -> None:
-    if len(checks) == 1:
-        table = Table("v", "decision", "recorded", "replayed", "agrees")
-        for check in next(iter(checks.values())):
-            mark = "[green]yes[/]" if check.agrees else "[bold red]NO[/]"
-            table.add_row(str(check.version), check.decision, check.recorded, check.replayed, mark)
+def _print(result: LedgerReplay, *, single: bool) -> None:
+    if single:
+        table = Table("v", "decision", "recorded", "recomputed", "agrees")
+        for replayed in result.orders.values():
+            for check in replayed.checks:
+                mark = "[green]yes[/]" if check.agrees else "[bold red]NO[/]"
+                table.add_row(str(check.version), check.decision, check.recorded, check.replayed, mark)
         console.print(table)
-    for oid, check in disagreements:
+    for m in result.mismatches():
         console.print(
-            f"[bold red]DIFFERS[/]: order {oid} v{check.version} {check.decision}: "
-            f"recorded {check.recorded!r}, replay gives {check.replayed!r}"
+            f"[bold red]DIFFERS[/]: order {m['order_id']} v{m['version']} {m['decision']}: "
+            f"recorded {m['recorded']!r}, replay gives {m['recomputed']!r}"
         )
-    console.print(f"{total} decisions of {len(checks)} order(s) replayed; {len(disagreements)} differ")
+    others = result.other_versions()
+    for other in others:
+        console.print(
+            f"[yellow]OTHER VERSION[/]: order {other['order_id']} was decided by policy "
+            f"{other['policy_version']} (config schema {other['config_schema_version']}); "
+            f"{len(other['differing_decisions'])} decision(s) differ from today's policy"
+        )
+    console.print(
+        f"{result.decisions_checked} decisions of {len(result.orders)} order(s) checked; "
+        f"{len(result.mismatches())} mismatch(es); {len(others)} order(s) of another policy version"
+    )
 
 
 def _order_id(text: str) -> UUID:
     try:
         return UUID(text)
     except ValueError:
-        raise typer.BadParameter("must be an order id (a UUID)", param_hint="ORDER_ID") from None
+        raise BadArgument(f"ORDER_ID: not an order id (a UUID): {text!r}") from None

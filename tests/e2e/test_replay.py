@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
-from execledger.domain.order_events import Priced, Repegged
-from execledger.domain.replay import replay_decisions
+from execledger.domain.order_events import Escalated, Placed, PlacementRequested, Priced, Repegged, Requested
+from execledger.domain.replay import replay_decisions, replay_order
 from execledger.domain.requests import OrderRequest
 from execledger.infrastructure.ledger import open_ledger
 
@@ -45,7 +47,8 @@ def test_a_price_that_the_policy_would_not_give_is_caught(sqlite_url: str) -> No
     ]
     differing = [c for c in replay_decisions(forged) if not c.agrees]
     assert [(c.decision, c.recorded, c.replayed) for c in differing] == [
-        ("price", "100.40 liquidity_aware tick 0.01", "100.02 liquidity_aware tick 0.01")
+        ("price", "100.40 liquidity_aware tick 0.01", "100.02 liquidity_aware tick 0.01"),
+        ("placement price", "limit 100.02", "limit 100.40"),  # and the placement is not at it
     ]
 
 
@@ -58,8 +61,65 @@ def test_a_repeg_that_skips_the_policy_is_caught(sqlite_url: str) -> None:
     forged = [dataclasses.replace(e, new_price=Decimal("100.90")) if e is first else e for e in events]
     differing = [c for c in replay_decisions(forged) if not c.agrees]
     assert [(c.decision, c.recorded, c.replayed) for c in differing] == [
-        ("re-peg", "repeg 100.90", "repeg 101.12")
+        ("re-peg", "repeg 100.90", "repeg 101.12"),
+        ("placement price", "limit 101.12", "limit 100.90"),
     ]
+
+
+def _escalation_events(sqlite_url: str) -> list[Any]:
+    with open_ledger(sqlite_url) as ledger:
+        order = run_batch(ledger, "escalation.csv", [request("XYZ", "BUY", "50")]).orders[0]
+        return list(ledger.events_of(order.id))
+
+
+def _differing(events: list[Any]) -> list[tuple[str, str, str]]:
+    return [(c.decision, c.recorded, c.replayed) for c in replay_decisions(events) if not c.agrees]
+
+
+def test_a_forged_placement_price_is_caught(sqlite_url: str) -> None:
+    """A limit placement at another price than the one decided is reported."""
+    events = _escalation_events(sqlite_url)
+    first = next(e for e in events if isinstance(e, PlacementRequested))
+    forged = [dataclasses.replace(e, limit_price=Decimal("99.00")) if e is first else e for e in events]
+    assert ("placement price", "limit 99.00", "limit 100.02") in _differing(forged)
+
+
+def test_a_forged_escalation_quantity_is_caught(sqlite_url: str) -> None:
+    events = _escalation_events(sqlite_url)
+    forged = [
+        dataclasses.replace(e, quantity=Decimal("7")) if isinstance(e, Escalated) else e for e in events
+    ]
+    found = _differing(forged)
+    assert [f for f in found if f[0] == "escalation quantity"] == [("escalation quantity", "7", "10")]
+
+
+def test_a_too_early_repeg_is_caught(sqlite_url: str) -> None:
+    """A re-peg recorded before fill_wait_seconds had passed since the placement is reported."""
+    events = _escalation_events(sqlite_url)
+    placed = next(e for e in events if isinstance(e, Placed))
+    first = next(e for e in events if isinstance(e, Repegged))
+    early = placed.occurred_at + timedelta(seconds=3)
+    forged = [dataclasses.replace(e, occurred_at=early) if e is first else e for e in events]
+    due = [f for f in _differing(forged) if f[0] == "re-peg due"]
+    assert len(due) == 1 and due[0][2].startswith("not due: 3")
+
+
+def test_a_changed_policy_parameter_is_caught(sqlite_url: str) -> None:
+    """The same events judged under another recorded config: the re-pegs are no longer due."""
+    events = _escalation_events(sqlite_url)
+    requested = events[0]
+    assert isinstance(requested, Requested)
+    config = {**requested.config, "fill_wait_seconds": Decimal("60")}
+    forged = [dataclasses.replace(requested, config=config), *events[1:]]
+    assert any(f[0] == "re-peg due" and f[2].startswith("not due") for f in _differing(forged))
+
+
+def test_an_order_of_another_policy_version_is_reported_as_such(sqlite_url: str) -> None:
+    events = _escalation_events(sqlite_url)
+    replay = replay_order(events)
+    assert replay.current_version and replay.mismatches == []
+    old = replay_order([dataclasses.replace(events[0], policy_version="0.1"), *events[1:]])
+    assert not old.current_version and old.policy_version == "0.1"
 
 
 def test_replay_command_exits_zero_when_every_decision_agrees(sqlite_url: str) -> None:
@@ -68,4 +128,5 @@ def test_replay_command_exits_zero_when_every_decision_agrees(sqlite_url: str) -
     done = execledger("replay", "--json", db=sqlite_url)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert report["orders"] == 6 and report["decisions"] > 6 and report["disagreements"] == 0
+    assert report["orders_checked"] == 6 and report["decisions_checked"] > 6 and report["mismatches"] == []
+    assert report["other_versions"] == []
