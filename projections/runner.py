@@ -107,7 +107,7 @@ class ProjectionRunner:
     def process(self, notifications: Sequence[Notification]) -> int:
         """Apply one delivered batch (already-applied events are skipped)."""
         with self._lock:
-            return self._apply(self._projections, False, self._decoder.decode_notifications(notifications))
+            return self._apply(self._projections, False, self._decoder.decode_notifications(notifications), 0)
 
     def run_forever(self, poll_interval_seconds: float, stop_event: threading.Event) -> None:
         """Catch up, then poll every ``poll_interval_seconds`` until ``stop_event`` is set."""
@@ -290,7 +290,7 @@ class ProjectionRunner:
                 if not rows:
                     return total
                 try:
-                    total += self._apply(projections, building, self._decoder.decode(rows))
+                    total += self._apply(projections, building, self._decoder.decode(rows), start)
                 except _Moved:
                     continue  # a swap changed the generations: read again from the new positions
             if progress is not None:
@@ -305,26 +305,31 @@ class ProjectionRunner:
         notifications = self._ledger.recorder.select_notifications(start, self._batch_size)
         return [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in notifications]
 
-    def _apply(self, projections: Sequence[Projection], building: bool, events: list[Decoded]) -> int:
+    def _apply(
+        self, projections: Sequence[Projection], building: bool, events: list[Decoded], start: int
+    ) -> int:
         """Apply a batch in one transaction; if an event in it is refused (its fold raises,
         or the database rejects a value), apply the batch event by event instead and set
-        each refused event aside in ``projection_errors``, so the read side goes on."""
+        each refused event aside in ``projection_errors``, so the read side goes on.
+        ``start``: the position the events were read from (0: delivered, not read)."""
         if not events:
             return 0
         try:
-            return self._apply_batch(projections, building, events)
+            return self._apply_batch(projections, building, events, start)
         except self._refusals:
             pass
         applied = 0
         for decoded in events:
             try:
-                applied += self._apply_batch(projections, building, [decoded])
+                applied += self._apply_batch(projections, building, [decoded], start)
             except self._refusals as error:
                 applied += self._set_aside(projections, building, decoded, _reason(error))
         return applied
 
-    def _apply_batch(self, projections: Sequence[Projection], building: bool, events: list[Decoded]) -> int:
-        first, last = events[0].position, events[-1].position
+    def _apply_batch(
+        self, projections: Sequence[Projection], building: bool, events: list[Decoded], start: int
+    ) -> int:
+        last = events[-1].position
         order_events = [d for d in events if isinstance(d.event, OrderEvent)]
         poisoned = [d for d in events if isinstance(d.event, Undecodable)]
         try:
@@ -332,8 +337,8 @@ class ProjectionRunner:
                 placed = self._placed(projections, tx.generations(), building)
                 positions = tx.positions()
                 lowest = min(positions.get(p.name, 0) for p in placed)
-                if lowest < first - 1:
-                    raise _Moved  # these events start past a position (a swap happened)
+                if lowest < start - 1:
+                    raise _Moved  # read from past a tracked position (a swap happened): read again
                 for projection in placed:
                     position = positions.get(projection.name, 0)
                     cache = self._cache_for(projection.name, position)
