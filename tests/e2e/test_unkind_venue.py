@@ -97,7 +97,7 @@ def test_a_lost_placement_answer_and_failing_lookups_keep_the_placement_pending(
         order, venue = _run(ledger, load_tape(TAPES / "escalation.csv"), faults)
         first = f"{order.id}-1"
         assert not _events(ledger, order, ev.PlacementRejected)
-        assert [e.client_order_id for e in _events(ledger, order, ev.Placed)][0] == first
+        assert _events(ledger, order, ev.Placed)[0].client_order_id == first
         assert order.status.value == "completed" and order.filled_quantity == 50
         assert_ledger_is_the_venue(ledger, order, venue)
 
