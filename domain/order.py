@@ -322,12 +322,10 @@ class SmartOrder(OrderState, Aggregate):
         Raises Overfill (BrokerOrderOverfill) when the fill would take the order (its
         broker order) past its quantity: ``record_overfill`` records such a fill.
         """
-        new = self._new_quantity(client_order_id, execution_id, quantity, broker_filled_quantity)
+        new = self._new_quantity(client_order_id, execution_id, quantity, price, broker_filled_quantity)
         if new is None:
             return False
         quantity = new
-        if price <= 0:
-            raise DomainError("fill price must be positive")
         excess = self._excess(client_order_id, quantity)
         if excess is not None:
             raise excess
@@ -352,12 +350,10 @@ class SmartOrder(OrderState, Aggregate):
         """Record a fill the broker made past the order's (or its broker order's) quantity,
         then the breach (Overfilled). The ledger holds what the broker did; the engine
         stops working the order. IllegalTransition if the fill is not an overfill."""
-        new = self._new_quantity(client_order_id, execution_id, quantity, broker_filled_quantity)
+        new = self._new_quantity(client_order_id, execution_id, quantity, price, broker_filled_quantity)
         if new is None:
             return False
         quantity = new
-        if price <= 0:
-            raise DomainError("fill price must be positive")
         excess = self._excess(client_order_id, quantity)
         self._require("record an overfill of", excess is not None, "the fill does not overfill")
         venue_time = executed_at
@@ -427,6 +423,7 @@ class SmartOrder(OrderState, Aggregate):
         client_order_id: str,
         execution_id: str,
         quantity: Decimal,
+        price: Decimal,
         broker_filled_quantity: Decimal | None,
     ) -> Decimal | None:
         """The part of a reported fill the ledger does not hold yet (None: it holds all)."""
@@ -434,8 +431,8 @@ class SmartOrder(OrderState, Aggregate):
             return None
         if client_order_id not in self.placements:
             raise UnknownPlacement(f"order {self.id} never sent {client_order_id}")
-        if quantity <= 0:
-            raise DomainError("fill quantity must be positive")
+        if quantity <= 0 or price <= 0:
+            raise DomainError("fill quantity and price must be positive")
         if broker_filled_quantity is None:
             return quantity
         uncovered = broker_filled_quantity - self.lifecycle.broker_orders[client_order_id].filled
