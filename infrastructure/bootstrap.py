@@ -24,9 +24,10 @@ from execledger.infrastructure.errors import OrdersFileError, UnknownVenue
 from execledger.infrastructure.leases import OrderLeases, open_lease_table
 from execledger.infrastructure.ledger import Ledger
 from execledger.infrastructure.ports import Asset, MarketData, Venue
+from execledger.infrastructure.read_models import open_projections
 from execledger.infrastructure.settings import Settings
 from execledger.infrastructure.venue import SimulatedVenue, VirtualClock, synthetic_tape
-from execledger.projections import ProjectionRunner, open_projections
+from execledger.projections import ProjectionRunner
 
 #: Where synthetic tapes start when no time is given: a fixed, reproducible market open.
 DEFAULT_SYNTHETIC_START = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)

@@ -17,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import NAMESPACE_URL, uuid5
 
+from execledger.domain.ids import MAX_CLIENT_ORDER_ID_LENGTH
 from execledger.domain.ticks import tick_for
 from execledger.domain.types import OrderType, Quote, Side, TimeInForce
 from execledger.infrastructure.errors import BrokerOrderNotFound, CancelRejected, OrderRejected, TapeError
@@ -27,7 +28,6 @@ from execledger.infrastructure.venue.matching import Liquidity, WorkingOrder, pr
 
 #: Namespace of simulated broker order ids: uuid5(namespace, client order id).
 BROKER_ORDER_NAMESPACE = uuid5(NAMESPACE_URL, "execledger:simulated-venue")
-MAX_CLIENT_ORDER_ID_LENGTH = 128
 
 
 def broker_order_id_for(client_order_id: str) -> str:
