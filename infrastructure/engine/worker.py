@@ -34,7 +34,7 @@ from execledger.infrastructure.engine.broker_calls import (
     BrokerUnavailable,
 )
 from execledger.infrastructure.engine.commit_group import OrderWriter
-from execledger.infrastructure.engine.quoting import QuoteSource, reference_price
+from execledger.infrastructure.engine.quoting import QuoteFetcher, reference_price
 from execledger.infrastructure.engine.retry import Retrier
 from execledger.infrastructure.errors import OrderRejected
 from execledger.infrastructure.logging import correlation
@@ -76,7 +76,7 @@ class WorkerContext:
 
     ledger: OrderWriter
     calls: BrokerCalls
-    quotes: QuoteSource
+    quotes: QuoteFetcher
     assets: AssetDirectory
     retrier: Retrier
     clock: Clock

@@ -50,8 +50,8 @@ class VenueFaults(BaseModel):
     #: Times (seconds from tape start) at which the order-update stream drops: every
     #: subscription ends and updates until the next subscription are not delivered.
     stream_drops: tuple[Decimal, ...] = ()
-    #: Spells in which the quote feed is quiet: no streamed quotes, and the latest quote
-    #: keeps the time it had when the spell began (so it goes stale).
+    #: Spells in which the quote feed is quiet: the latest quote is the last one from before
+    #: the spell, stamped no later than its start (so it goes stale).
     quiet_quotes: tuple[QuietSpell, ...] = ()
 
     @field_validator("cancel_delay_seconds", mode="before")
