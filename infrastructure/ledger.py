@@ -234,16 +234,7 @@ def creating_tables_alone(database: DatabaseUrl) -> Iterator[None]:
     if database.is_sqlite:
         yield
         return
-    env = database.env
-    with psycopg.connect(
-        host=env["POSTGRES_HOST"],
-        port=env["POSTGRES_PORT"],
-        dbname=env["POSTGRES_DBNAME"],
-        user=env["POSTGRES_USER"],
-        password=env["POSTGRES_PASSWORD"],
-        connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]),
-        autocommit=True,
-    ) as connection:
+    with psycopg.connect(**database.postgres_connection, autocommit=True) as connection:
         connection.execute("SELECT pg_advisory_lock(%s)", (TABLE_CREATION_LOCK,))
         try:
             yield

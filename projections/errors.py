@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from execledger.infrastructure.errors import InfrastructureError
 
-
-class ProjectionError(InfrastructureError):
+class ProjectionError(Exception):
     """Root of every projection error."""
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import Enum
 from typing import Any
@@ -59,11 +59,6 @@ def json_ready(value: Any) -> Any:
     return value
 
 
-def business_fields(event: object) -> dict[str, Any]:
-    """The event's own fields (catalogue names), JSON-ready, without the bookkeeping."""
-    return dict(json.loads(business_fields_json(event)))
-
-
 def business_fields_json(event: object) -> str:
     """The event's own fields as a JSON object (Decimals and times as strings)."""
     fields = {k: v for k, v in vars(event).items() if k not in BOOKKEEPING_FIELDS}
@@ -71,26 +66,14 @@ def business_fields_json(event: object) -> str:
 
 
 def _json_default(value: Any) -> Any:
-    """What ``json.dumps`` cannot encode itself (str-valued enums it already can)."""
-    if isinstance(value, Decimal | UUID):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+    """What ``json.dumps`` cannot encode itself, as ``json_ready`` makes it."""
+    ready = json_ready(value)
+    if ready is value:
+        raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+    return ready
 
 
-_MICROSECOND = timedelta(microseconds=1)
 _STEPS: dict[str, Decimal] = {}
-
-
-def seconds_between(start: datetime, end: datetime) -> Decimal:
-    """``end - start`` in seconds, exact to the microsecond."""
-    microseconds = (end - start) // _MICROSECOND
-    return Decimal(microseconds).scaleb(-6)
 
 
 def rounded(value: Decimal, step: str) -> Decimal:

@@ -24,7 +24,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from execledger.infrastructure.ledger import Ledger, open_ledger
-from execledger.projections import ProjectionRunner, ProjectionStore, open_projections, queries
+from execledger.infrastructure.read_models import open_projections
+from execledger.projections import ProjectionRunner, ProjectionStore, queries
 from execledger.projections.errors import UnknownOrderId
 from execledger.projections.order_status import TABLE as ORDER_STATUS
 
