@@ -197,9 +197,11 @@ def following_projections(
     store = open_projections(database)
     runner = ProjectionRunner(ledger, store)
     runner.start_in_background(poll_interval_seconds=poll_interval_seconds)
+    ledger.add_save_listener(runner.wake)
     try:
         yield runner
     finally:
+        ledger.remove_save_listener(runner.wake)
         runner.stop()
         try:
             runner.catch_up()
