@@ -15,8 +15,8 @@ import structlog
 from execledger.domain.order import SmartOrder
 from execledger.domain.placement import Placement
 from execledger.domain.types import OrderType, TimeInForce
-from execledger.infrastructure.engine.retry import BrokerUnavailable, Retrier
-from execledger.infrastructure.errors import BrokerOrderNotFound, CancelRejected
+from execledger.infrastructure.engine.retry import Retrier
+from execledger.infrastructure.errors import BrokerOrderNotFound, BrokerUnavailable, CancelRejected
 from execledger.infrastructure.ports import Broker, BrokerOrder, BrokerOrderStatus
 
 log = structlog.get_logger(__name__)
