@@ -21,6 +21,7 @@ from eventsourcing.persistence import (
     Transcoder,
 )
 from execledger.domain.config import ExecutionConfig
+from execledger.domain.errors import IdempotencyConflict
 from execledger.domain.ids import order_id_for
 from execledger.domain.order import SmartOrder
 from execledger.domain.order_events import OrderEvent
@@ -28,6 +29,7 @@ from execledger.domain.requests import OrderRequest
 from execledger.domain.topics import REQUESTED_TOPICS
 from execledger.infrastructure.database_url import DatabaseUrl, parse_database_url
 from execledger.infrastructure.errors import DatabaseUnavailable, InfrastructureError
+from execledger.infrastructure.idempotency import conflict
 from execledger.infrastructure.sealing import AuditKey, SealingMapper, load_audit_key
 from execledger.infrastructure.transcodings import register_ledger_transcodings
 
@@ -89,16 +91,27 @@ class Ledger(Application[UUID]):
     def submit(
         self, request: OrderRequest, config: ExecutionConfig, occurred_at: datetime
     ) -> tuple[SmartOrder, bool]:
-        """Create the order for ``request``, or return the existing one (and False)."""
+        """Create the order for ``request``, or return the existing one (and False).
+
+        Raises IdempotencyConflict when the request's key already names an order that
+        asked for something else (``idempotency.check_batch`` finds it before a batch).
+        """
         order_id = order_id_for(request.account, request.effective_idempotency_key())
         if order_id in self.repository:
-            return self.order(order_id), False
+            return self._same(request, self.order(order_id)), False
         order = SmartOrder.request(request, config, occurred_at)
         try:
             self.save(order)
         except RecordConflictError:
-            return self.order(order_id), False
+            return self._same(request, self.order(order_id)), False
         return order, True
+
+    @staticmethod
+    def _same(request: OrderRequest, order: SmartOrder) -> SmartOrder:
+        reason = conflict(request, order)
+        if reason:
+            raise IdempotencyConflict(reason)
+        return order
 
     def order(self, order_id: UUID) -> SmartOrder:
         """The order as of its last event."""

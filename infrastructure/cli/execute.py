@@ -10,8 +10,9 @@ from pathlib import Path
 
 import typer
 from execledger.domain.config import ExecutionConfig
+from execledger.domain.ids import business_date
 from execledger.domain.order import SmartOrder
-from execledger.domain.requests import OrderRequest
+from execledger.domain.requests import OrderRequest, on_business_date
 from execledger.domain.types import Quote
 from execledger.infrastructure.bootstrap import (
     execution_session,
@@ -26,6 +27,7 @@ from execledger.infrastructure.cli.summary import summary_json, summary_table
 from execledger.infrastructure.config_file import load_execution_config
 from execledger.infrastructure.engine.session import SessionResult
 from execledger.infrastructure.errors import OrdersFileError
+from execledger.infrastructure.idempotency import check_batch
 from execledger.infrastructure.ledger import Ledger
 from execledger.infrastructure.orders_file import load_orders
 from execledger.infrastructure.venue import load_tape
@@ -59,9 +61,12 @@ def execute(
     requests = load_orders(orders_file)
     quotes = load_tape(tape) if tape else _synthetic_for(requests, seed)
     _check_symbols(requests, quotes, orders_file)
+    requests = on_business_date(requests, business_date(min(quote.quoted_at for quote in quotes)))
     state = state_of(ctx)
-    with state.open_ledger() as ledger, _following(ledger, state):
-        result = _run(ledger, requests, quotes, execution_config, seed, quiet=as_json)
+    with state.open_ledger() as ledger:
+        check_batch(ledger, requests, str(orders_file))
+        with _following(ledger, state):
+            result = _run(ledger, requests, quotes, execution_config, seed, quiet=as_json)
     _report(result, as_json, "execute")
     if not result.all_terminal:
         raise typer.Exit(1)
