@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     ] = "WARNING"
     database_connect_timeout_seconds: int = Field(5, ge=1, le=300)
     projection_poll_interval_seconds: float = Field(0.05, ge=0.001, le=60)
+    #: How long an order's lease outlives its owner's last renewal (takeover after a crash).
+    lease_ttl_seconds: float = Field(30.0, gt=0, le=3600)
+    #: Orders one session works at once.
+    max_active_orders: int = Field(500, ge=1, le=100_000)
 
 
 def load_settings(**overrides: Any) -> Settings:
