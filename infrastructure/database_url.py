@@ -28,6 +28,12 @@ class DatabaseUrl:
         return self.env.get("POSTGRES_SCHEMA", "")
 
     @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file, absolute (None for PostgreSQL or an in-memory database)."""
+        name = self.env.get("SQLITE_DBNAME", ":memory:")
+        return None if name == ":memory:" or "mode=memory" in name else Path(name).expanduser().resolve()
+
+    @property
     def redacted(self) -> str:
         """The URL without its password, safe for logs and messages."""
         parts = urlsplit(self.url)
@@ -53,8 +59,6 @@ def _sqlite_env(url: str, path: str, netloc: str) -> dict[str, str]:
     if netloc or not path or path == "/":
         raise DatabaseUrlError(f"malformed SQLite URL {url!r}: use sqlite:///relative/path.db")
     name = unquote(path[1:])
-    if name != ":memory:":
-        Path(name).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
     return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": name}
 
 

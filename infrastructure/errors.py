@@ -49,3 +49,10 @@ class TapeError(InfrastructureError):
 
 class OrdersFileError(InfrastructureError):
     """An orders file is malformed; the message names the row and the field."""
+
+
+def is_missing_table(error: BaseException) -> bool:
+    """Whether a database error says a table does not exist (SQLite or PostgreSQL):
+    a ledger or a seal table that was never created, not a database that failed."""
+    text = str(error)
+    return "no such table" in text or ("relation" in text and "does not exist" in text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -28,7 +29,7 @@ from execledger.domain.order_events import OrderEvent
 from execledger.domain.requests import OrderRequest
 from execledger.domain.topics import REQUESTED_TOPICS
 from execledger.infrastructure.database_url import DatabaseUrl, parse_database_url
-from execledger.infrastructure.errors import DatabaseUnavailable, InfrastructureError
+from execledger.infrastructure.errors import DatabaseUnavailable, InfrastructureError, is_missing_table
 from execledger.infrastructure.idempotency import conflict
 from execledger.infrastructure.sealing import AuditKey, SealingMapper, load_audit_key
 from execledger.infrastructure.transcodings import register_ledger_transcodings
@@ -203,8 +204,11 @@ def open_ledger(
     url: str | DatabaseUrl,
     extra_env: Mapping[str, str] | None = None,
     audit_key: AuditKey | None = None,
+    *,
+    read_only: bool = False,
 ) -> Ledger:
-    """Open (creating tables if needed) the ledger the URL names.
+    """Open the ledger the URL names: for writing (creating its file and tables if
+    needed), or ``read_only`` for the commands that only read (see ``_read_only_env``).
 
     Events are sealed with ``audit_key``, else with the key the environment names
     (``EXECLEDGER_AUDIT_KEY`` or ``EXECLEDGER_AUDIT_KEY_FILE``), else left unkeyed.
@@ -213,12 +217,51 @@ def open_ledger(
     env = {**database.env, **(extra_env or {})}
     key = audit_key or load_audit_key()
     try:
+        if read_only:
+            ledger = Ledger(env=_read_only_env(database, env), audit_key=key)
+            _require_tables(ledger, database)
+            return ledger
+        if database.sqlite_path is not None:
+            database.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
         with creating_tables_alone(database):
             return Ledger(env=env, audit_key=key)
     except (PersistenceError, psycopg.Error, sqlite3.Error, OSError) as error:
         raise DatabaseUnavailable(
             f"cannot open the ledger at {database.redacted}: {_first_line(error)}"
         ) from error
+
+
+class LedgerNotFound(InfrastructureError):
+    """A read-only command named a ledger that does not exist (no file, no tables)."""
+
+
+def _read_only_env(database: DatabaseUrl, env: dict[str, str]) -> dict[str, str]:
+    """The environment that opens the ledger without creating or changing anything.
+
+    No table is created (``CREATE_TABLE``); a SQLite file must exist and is opened with
+    ``mode=ro``, or ``immutable=1`` when its folder is not writable (a read-only mount,
+    where SQLite could not create the WAL's shared-memory file; nobody writes there).
+    """
+    read_only = {**env, "CREATE_TABLE": "false"}
+    path = database.sqlite_path
+    if path is None:
+        return read_only
+    if not path.is_file():
+        raise LedgerNotFound(f"no ledger at {database.redacted}")
+    mode = "mode=ro" if os.access(path.parent, os.W_OK) else "immutable=1"
+    read_only["SQLITE_DBNAME"] = f"{path.as_uri()}?{mode}"
+    return read_only
+
+
+def _require_tables(ledger: Ledger, database: DatabaseUrl) -> None:
+    """Raise LedgerNotFound when the ledger's events table does not exist."""
+    try:
+        ledger.recorder.max_notification_id()
+    except (PersistenceError, psycopg.Error, sqlite3.Error) as error:
+        if is_missing_table(error):
+            ledger.close()
+            raise LedgerNotFound(f"no ledger at {database.redacted}") from None
+        raise
 
 
 @contextmanager

@@ -26,7 +26,7 @@ def audit(
     if as_of is not None and version is not None:
         raise BadArgument("--as-of and --version: give one, not both")
     instant = None if as_of is None else parse_instant(as_of, "--as-of")
-    with state_of(ctx).open_ledger() as ledger:
+    with state_of(ctx).open_ledger(read_only=True) as ledger:
         order_id = resolve_order_id(ledger, identifier)
         events = ledger.events_of(order_id)
         if instant is not None:

@@ -30,8 +30,11 @@ class CliState:
             connect_timeout_seconds=self.settings.database_connect_timeout_seconds,
         )
 
-    def open_ledger(self) -> Ledger:
-        return open_ledger(self.database)
+    def open_ledger(self, *, read_only: bool = False) -> Ledger:
+        """The ledger of --db; ``read_only`` for commands that only read: they never
+        create a ledger (a mistyped path is "no ledger at ...") and work on a read-only
+        file or mount."""
+        return open_ledger(self.database, read_only=read_only)
 
 
 def state_of(ctx: typer.Context) -> CliState:

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 from execledger.infrastructure.cli.context import console, error_console, print_json, state_of
+from execledger.infrastructure.database_url import DatabaseUrl
 from execledger.projections import NAMES, ProjectionRunner, ProjectionStore, open_projections
+from execledger.projections.errors import ProjectionStoreUnavailable
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+#: What a database says when it refuses a write because it is read-only.
+READ_ONLY_SIGNS = ("readonly", "read-only", "permission denied")
 
 projections_app = typer.Typer(
     name="projections",
@@ -32,17 +39,43 @@ def projection_runner(ctx: typer.Context) -> Iterator[ProjectionRunner]:
             store.close()
 
 
+def refuses_writes(error: ProjectionStoreUnavailable) -> bool:
+    """Whether the read-model database failed because it is read-only."""
+    return any(sign in str(error).lower() for sign in READ_ONLY_SIGNS)
+
+
+@contextmanager
+def readable_projections(database: DatabaseUrl) -> Iterator[ProjectionStore]:
+    """The read models beside the ledger, closed on exit. When that database cannot be
+    written (a read-only file, mount or role), an empty store in a temporary file
+    instead, which catching up rebuilds from the events and which is removed on exit:
+    read commands work wherever the ledger can be read."""
+    try:
+        store = open_projections(database)
+    except ProjectionStoreUnavailable as error:
+        if not refuses_writes(error):
+            raise
+    else:
+        try:
+            yield store
+        finally:
+            store.close()
+        return
+    with tempfile.TemporaryDirectory(prefix="execledger-read-models-") as folder:
+        store = open_projections(f"sqlite:///{Path(folder) / 'read-models.db'}")
+        try:
+            yield store
+        finally:
+            store.close()
+
+
 @contextmanager
 def current_read_models(ctx: typer.Context) -> Iterator[ProjectionStore]:
     """The read models, caught up with the ledger first so they are current."""
     state = state_of(ctx)
-    with state.open_ledger() as ledger:
-        store = open_projections(state.database)
-        try:
-            ProjectionRunner(ledger, store).catch_up()
-            yield store
-        finally:
-            store.close()
+    with state.open_ledger(read_only=True) as ledger, readable_projections(state.database) as store:
+        ProjectionRunner(ledger, store).catch_up()
+        yield store
 
 
 @projections_app.command("run")

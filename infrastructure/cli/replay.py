@@ -21,7 +21,7 @@ def replay(
 ) -> None:
     """Feed each decision's recorded inputs to the policy again; exit 1 if any differs."""
     window = time_window(start, end)
-    with state_of(ctx).open_ledger() as ledger:
+    with state_of(ctx).open_ledger(read_only=True) as ledger:
         if order_id:
             result = replay_one(ledger, _order_id(order_id))
         else:

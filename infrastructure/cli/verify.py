@@ -6,7 +6,8 @@ from pathlib import Path
 from uuid import UUID
 
 import typer
-from execledger.infrastructure.cli.context import console, print_json, state_of
+from execledger.infrastructure.cli.context import console, error_console, print_json, state_of
+from execledger.infrastructure.cli.projections import refuses_writes
 from execledger.infrastructure.database_url import DatabaseUrl
 from execledger.infrastructure.read_model_check import OrderFigures, ReadModelReport, check_read_models
 from execledger.infrastructure.sealing import (
@@ -21,6 +22,7 @@ from execledger.infrastructure.sealing import (
 )
 from execledger.infrastructure.verification import VerificationReport, verify_ledger
 from execledger.projections import open_projections
+from execledger.projections.errors import ProjectionStoreUnavailable
 
 
 def verify(
@@ -51,8 +53,8 @@ def verify(
         )
     previous = read_checkpoint(against) if against is not None else None
     figures: dict[UUID, OrderFigures] | None = {} if read_models else None
-    with state_of(ctx).open_ledger() as ledger:
-        seals = SealTable(ledger.recorder.datastore)  # type: ignore[attr-defined]
+    with state_of(ctx).open_ledger(read_only=not seal) as ledger:
+        seals = SealTable(ledger.recorder.datastore, create=seal)  # type: ignore[attr-defined]
         report = verify_ledger(ledger, key=key, against=previous, seals=seals, figures=figures)
         if report.ok and key is not None and (seal or checkpoint is not None):
             signed = report.head.signed(key)
@@ -71,8 +73,16 @@ def verify(
         raise typer.Exit(1)
 
 
-def _check_rows(database: DatabaseUrl, figures: dict[UUID, OrderFigures]) -> ReadModelReport:
-    store = open_projections(database)
+def _check_rows(database: DatabaseUrl, figures: dict[UUID, OrderFigures]) -> ReadModelReport | None:
+    """The read models' key figures against the events; None when the database is
+    read-only (the read models cannot be brought up to date there, so not checked)."""
+    try:
+        store = open_projections(database)
+    except ProjectionStoreUnavailable as error:
+        if not refuses_writes(error):
+            raise
+        error_console.print("read models: not checked (the database is read-only)")
+        return None
     try:
         return check_read_models(store, figures)
     finally:
