@@ -17,8 +17,8 @@ MAX_WAIT_SECONDS = Decimal("86400")
 _Number = BeforeValidator(decimal_literal)
 #: A wait or timeout in seconds, from 0.01 s to a day.
 Seconds = Annotated[Decimal, _Number, Field(ge=MIN_WAIT_SECONDS, le=MAX_WAIT_SECONDS)]
-#: A ratio above zero, at most 1.
-Ratio = Annotated[Decimal, _Number, Field(gt=0, le=1)]
+#: An order size to displayed size ratio: above zero, at most 100.
+Ratio = Annotated[Decimal, _Number, Field(gt=0, le=100)]
 #: A count of attempts or re-pegs.
 Count = Annotated[StrictInt, Field(ge=0, le=100)]
 
