@@ -56,3 +56,7 @@ def is_missing_table(error: BaseException) -> bool:
     a ledger or a seal table that was never created, not a database that failed."""
     text = str(error)
     return "no such table" in text or ("relation" in text and "does not exist" in text)
+
+
+class UnknownVenue(InfrastructureError):
+    """No venue is registered under the name asked for."""

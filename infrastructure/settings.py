@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from execledger.domain.inputs import printable
-from execledger.infrastructure.database_url import DEFAULT_DATABASE_URL
+from execledger.infrastructure.database_url import DEFAULT_DATABASE_URL, DatabaseUrl, parse_database_url
 from execledger.infrastructure.errors import InfrastructureError
 from pydantic import AfterValidator, BeforeValidator, Field, StrictStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     lease_ttl_seconds: float = Field(30.0, gt=0, le=3600)
     #: Orders one session works at once.
     max_active_orders: int = Field(500, ge=1, le=100_000)
+
+    @property
+    def database(self) -> DatabaseUrl:
+        """The ledger's database, parsed (the read models live in the same one)."""
+        return parse_database_url(
+            self.database_url, connect_timeout_seconds=self.database_connect_timeout_seconds
+        )
 
 
 def load_settings(**overrides: Any) -> Settings:
