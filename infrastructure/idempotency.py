@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+from execledger.domain import order_events as ev
 from execledger.domain.errors import IdempotencyConflict
 from execledger.domain.ids import order_id_for
 from execledger.domain.order import SmartOrder
@@ -21,21 +22,23 @@ if TYPE_CHECKING:
     from execledger.infrastructure.ledger import Ledger
 
 
-def recorded_terms(order: SmartOrder) -> dict[str, str]:
-    """What the recorded order asked for (its requested quantity, before preflight)."""
+def recorded_terms(order: SmartOrder | ev.Requested) -> dict[str, str]:
+    """What the recorded order (or its Requested event) asked for, before preflight."""
+    quantity = order.quantity if isinstance(order, ev.Requested) else order.requested_quantity
     return request_terms(
-        order.account, order.symbol, order.side, order.requested_quantity, order.urgency, order.complete_exit
+        order.account, order.symbol, order.side, quantity, order.urgency, order.complete_exit
     )
 
 
-def conflict(request: OrderRequest, order: SmartOrder) -> str | None:
+def conflict(request: OrderRequest, order: SmartOrder | ev.Requested) -> str | None:
     """Why ``request`` is not the request ``order`` recorded under its key, or None."""
     changed = differences(request.terms(), recorded_terms(order))
     if not changed:
         return None
     key = request.effective_idempotency_key()
     terms = "; ".join(changed)
-    return f"idempotency key {key!r} already names order {order.id}, which asked for other terms ({terms})"
+    order_id = order.originator_id if isinstance(order, ev.Requested) else order.id
+    return f"idempotency key {key!r} already names order {order_id}, which asked for other terms ({terms})"
 
 
 def check_batch(ledger: Ledger, requests: Sequence[OrderRequest], source: str) -> None:
@@ -56,7 +59,14 @@ def check_batch(ledger: Ledger, requests: Sequence[OrderRequest], source: str) -
                 )
             continue
         first_row[order_id] = (number, request)
-        if order_id in ledger.repository:
-            reason = conflict(request, ledger.order(order_id))
+        requested = _requested(ledger, order_id)
+        if requested is not None:
+            reason = conflict(request, requested)
             if reason:
                 raise IdempotencyConflict(f"{where}: {reason}")
+
+
+def _requested(ledger: Ledger, order_id: UUID) -> ev.Requested | None:
+    """The order's first event (what it asked for), without rebuilding the order."""
+    first = next(iter(ledger.events.get(order_id, lte=1)), None)
+    return first if isinstance(first, ev.Requested) else None

@@ -37,8 +37,8 @@ from execledger.infrastructure.bootstrap import (
 )
 from execledger.infrastructure.demo import DEMO_PRICES, demo_requests
 from execledger.infrastructure.engine.session import ProgressCallback, SessionResult
-from execledger.infrastructure.leases import OrderLeases
 from execledger.infrastructure.idempotency import check_batch
+from execledger.infrastructure.leases import OrderLeases
 from execledger.infrastructure.ledger import Ledger, open_ledger
 from execledger.infrastructure.read_only import readable_projections
 from execledger.infrastructure.settings import Settings
