@@ -35,12 +35,9 @@ DEFAULT_SYNTHETIC_START = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
 class PreparedVenue(Protocol):
     """A venue checked against its batch, ready to open once the ledger is.
 
-    ``business_date`` is the session's trading day: derived idempotency keys include it
-    (``OrderRequest.effective_idempotency_key``); a wall-clock venue gives today's.
+    A venue on virtual time also gives ``business_date``, the trading day it replays
+    (see ``session_business_date``).
     """
-
-    @property
-    def business_date(self) -> date: ...
 
     def open(self, resume_at: datetime | None) -> AbstractContextManager[Venue]:
         """The session's ports, released on exit. ``resume_at`` is the latest business time
@@ -151,6 +148,14 @@ def register_venue(name: str, factory: VenueFactory) -> None:
 def venue_names() -> tuple[str, ...]:
     """The registered venues' names, sorted."""
     return tuple(sorted(_VENUES))
+
+
+def session_business_date(prepared: PreparedVenue) -> date:
+    """The session's trading day, which derived idempotency keys include
+    (``OrderRequest.effective_idempotency_key``): the prepared venue's ``business_date``
+    when it replays another day (the simulated venue: its tape's), else today's."""
+    day = getattr(prepared, "business_date", None)
+    return day if isinstance(day, date) else business_date(datetime.now(UTC))
 
 
 def prepare_venue(batch: Batch, settings: Settings) -> PreparedVenue:

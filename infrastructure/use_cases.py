@@ -33,6 +33,7 @@ from execledger.infrastructure.bootstrap import (
     order_leases,
     prepare_venue,
     resume_point,
+    session_business_date,
     synthetic_session_tape,
 )
 from execledger.infrastructure.demo import DEMO_PRICES, demo_requests
@@ -90,7 +91,7 @@ def _work(
     settings: Settings,
     leases: OrderLeases | None,
 ) -> SessionResult:
-    requests = on_business_date(batch.requests, prepared.business_date)
+    requests = on_business_date(batch.requests, session_business_date(prepared))
     check_batch(ledger, requests, batch.source)
     with prepared.open(resume_point(ledger, requests)) as venue:
         session = execution_session(
