@@ -75,7 +75,7 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except NoArgsIsHelpError as error:
-        error.show()
+        app(args=[*sys.argv[1:], "--help"], standalone_mode=False)  # the (rich) help itself
         sys.exit(error.exit_code)
     except ClickException as error:
         _fail(error.format_message())

@@ -279,3 +279,15 @@ def test_a_bad_setting_or_option_is_refused_and_nothing_is_written(
     done = run(*arguments(str(orders)), db=ledger_url, env=env)
     assert_refused(done, *names)
     assert stored_events(ledger_url) == before
+
+
+def test_no_command_shows_the_help_and_exits_2() -> None:
+    """Usage errors are one line, but a bare ``execledger`` still shows the full help."""
+    done = subprocess.run(
+        [sys.executable, "-m", "execledger.infrastructure.cli.app"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "Usage: execledger" in done.stdout + done.stderr and "execute" in done.stdout + done.stderr
