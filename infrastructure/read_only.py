@@ -13,7 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from execledger.infrastructure.database_url import DatabaseUrl
-from execledger.projections import ProjectionStore, open_projections
+from execledger.infrastructure.read_models import open_projections
+from execledger.projections import ProjectionStore
 from execledger.projections.errors import ProjectionStoreUnavailable
 
 #: What a database says when it refuses a write because it is read-only.

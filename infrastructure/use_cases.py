@@ -41,9 +41,10 @@ from execledger.infrastructure.engine.session import ProgressCallback, SessionRe
 from execledger.infrastructure.idempotency import check_batch
 from execledger.infrastructure.leases import OrderLeases
 from execledger.infrastructure.ledger import Ledger, open_ledger
+from execledger.infrastructure.read_models import open_projections
 from execledger.infrastructure.read_only import readable_projections
 from execledger.infrastructure.settings import Settings
-from execledger.projections import ProjectionRunner, ProjectionStore, open_projections, queries
+from execledger.projections import ProjectionRunner, ProjectionStore, queries
 
 Rows = list[dict[str, Any]]
 #: Rebuild progress: (position reached, ledger position).

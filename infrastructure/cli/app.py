@@ -19,6 +19,7 @@ from execledger.infrastructure.cli.report import report_app
 from execledger.infrastructure.errors import InfrastructureError
 from execledger.infrastructure.logging import configure_logging
 from execledger.infrastructure.settings import load_settings
+from execledger.projections import ProjectionError
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
 #: The exit code of a run stopped by Ctrl-C (128 + SIGINT).
@@ -79,7 +80,7 @@ def main() -> None:
         sys.exit(error.exit_code)
     except ClickException as error:
         _fail(error.format_message())
-    except (InfrastructureError, DomainError) as error:
+    except (InfrastructureError, DomainError, ProjectionError) as error:
         _fail(str(error))
     except (KeyboardInterrupt, typer.Abort):
         code = INTERRUPTED
