@@ -41,9 +41,7 @@ class ExecutionConfig(BaseModel):
     max_repegs: Count = 2
     allow_cross_spread_on_repeg: StrictBool = True
     repeg_min_improvement: Annotated[Decimal, _Number, Field(gt=0, le=Decimal("1000"))] = Decimal("0.02")
-    repeg_check_interval_seconds: Annotated[
-        Decimal, _Number, Field(ge=Decimal("0.1"), le=MAX_WAIT_SECONDS)
-    ] = Decimal("1")
+    repeg_check_interval_seconds: Seconds = Decimal("1")
     quote_freshness_seconds: Seconds = Decimal("5")
     suspicious_spread_percent: Annotated[Decimal, _Number, Field(gt=0, le=100)] = Decimal("10")
     max_quote_wait_seconds: Seconds = Decimal("30")
