@@ -9,7 +9,8 @@ from typing import Any
 
 from execledger.domain.config import ExecutionConfig
 from execledger.domain.errors import InvalidConfig
-from execledger.infrastructure.input_files import InputFileError, parse_json, read_text, repeated_keys
+from execledger.infrastructure.errors import InputFileError
+from execledger.infrastructure.input_files import parse_json, read_text, repeated_keys
 from pydantic import ValidationError
 
 

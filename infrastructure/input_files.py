@@ -14,14 +14,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from execledger.infrastructure.errors import InfrastructureError
+from execledger.infrastructure.errors import InputFileError
 
 #: Integers longer than this stay Decimal (int() of thousands of digits is refused by Python).
 MAX_INT_DIGITS = 30
-
-
-class InputFileError(InfrastructureError):
-    """A file from outside cannot be read or parsed; the message names the file."""
 
 
 class JsonObject(dict[str, Any]):

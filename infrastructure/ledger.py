@@ -30,7 +30,13 @@ from execledger.domain.order_events import OrderEvent
 from execledger.domain.requests import OrderRequest
 from execledger.domain.topics import REQUESTED_TOPICS
 from execledger.infrastructure.database_url import DatabaseUrl, parse_database_url
-from execledger.infrastructure.errors import DatabaseUnavailable, InfrastructureError, is_missing_table
+from execledger.infrastructure.errors import (
+    ConcurrentUpdate,
+    DatabaseUnavailable,
+    LedgerNotFound,
+    OrderNotFound,
+    is_missing_table,
+)
 from execledger.infrastructure.idempotency import conflict
 from execledger.infrastructure.sealing import AuditKey, SealingMapper, load_audit_key
 from execledger.infrastructure.transcodings import register_ledger_transcodings
@@ -40,14 +46,6 @@ PAGE_SIZE = 500
 SUBMIT_BATCH = 1000
 #: PostgreSQL advisory lock key held while the ledger's and read models' tables are created.
 TABLE_CREATION_LOCK = 7_303_734_251_902
-
-
-class OrderNotFound(InfrastructureError):
-    """No order has the given id."""
-
-
-class ConcurrentUpdate(InfrastructureError):
-    """Another writer appended to the order first; reload it and decide again."""
 
 
 class LedgerTranscoder(JSONTranscoder):
@@ -246,10 +244,6 @@ def open_ledger(
         raise DatabaseUnavailable(
             f"cannot open the ledger at {database.redacted}: {_first_line(error)}"
         ) from error
-
-
-class LedgerNotFound(InfrastructureError):
-    """A read-only command named a ledger that does not exist (no file, no tables)."""
 
 
 def _read_only_env(database: DatabaseUrl, env: dict[str, str]) -> dict[str, str]:

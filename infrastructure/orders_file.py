@@ -15,8 +15,8 @@ from typing import Any
 
 from execledger.domain.ids import request_digest
 from execledger.domain.requests import OrderRequest, numbered
-from execledger.infrastructure.errors import OrdersFileError
-from execledger.infrastructure.input_files import InputFileError, parse_json, read_text, repeated_keys
+from execledger.infrastructure.errors import InputFileError, OrdersFileError
+from execledger.infrastructure.input_files import parse_json, read_text, repeated_keys
 from pydantic import ValidationError
 
 REQUIRED_FIELDS = ("symbol", "side", "quantity")

@@ -6,17 +6,13 @@ from typing import Annotated, Any, Literal
 
 from execledger.domain.inputs import printable
 from execledger.infrastructure.database_url import DEFAULT_DATABASE_URL, DatabaseUrl, parse_database_url
-from execledger.infrastructure.errors import InfrastructureError
+from execledger.infrastructure.errors import SettingsError
 from pydantic import AfterValidator, BeforeValidator, Field, StrictStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "EXECLEDGER_"
 #: Settings that a global option sets too, named by the option in messages.
 OPTIONS = {"database_url": "--db", "log_format": "--log-format", "log_level": "--log-level"}
-
-
-class SettingsError(InfrastructureError):
-    """A setting from the environment or a global option is invalid; names which."""
 
 
 def _upper(value: Any) -> Any:

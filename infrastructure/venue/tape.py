@@ -20,8 +20,8 @@ from typing import Annotated, Any
 from execledger.domain.inputs import MAX_DECIMALS, MAX_INTEGER_DIGITS, Amount, decimal_literal
 from execledger.domain.requests import Symbol
 from execledger.domain.types import Quote, QuoteSource
-from execledger.infrastructure.errors import TapeError
-from execledger.infrastructure.input_files import InputFileError, read_text
+from execledger.infrastructure.errors import InputFileError, TapeError
+from execledger.infrastructure.input_files import read_text
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 TAPE_HEADER: tuple[str, ...] = ("timestamp", "symbol", "bid", "ask", "bid_size", "ask_size")
