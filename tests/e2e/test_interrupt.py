@@ -4,14 +4,32 @@ from __future__ import annotations
 
 import json
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
-from contextlib import closing
 from pathlib import Path
 
+from execledger.domain.order_events import Placed
+from execledger.domain.topics import topics_of
+from execledger.infrastructure.ledger import open_ledger
+
 from tests.e2e.test_execute_cli import execledger
+
+#: How long the batch may take to place its first order on a loaded machine.
+FIRST_PLACEMENT_DEADLINE_SECONDS = 60.0
+
+
+def wait_for_first_placement(url: str, process: subprocess.Popen[str]) -> None:
+    """Poll the ledger until the running batch has recorded a placement (no fixed sleep)."""
+    deadline = time.monotonic() + FIRST_PLACEMENT_DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the batch ended before it was interrupted"
+        if Path(url.removeprefix("sqlite:///")).exists():
+            with open_ledger(url) as ledger:
+                if ledger.recorder.select_notifications(1, 1, topics=topics_of(Placed)):
+                    return
+        time.sleep(0.05)
+    raise AssertionError(f"no placement recorded within {FIRST_PLACEMENT_DEADLINE_SECONDS}s")
 
 
 def test_ctrl_c_stops_cleanly_and_the_same_file_resumes(tmp_path: Path, sqlite_url: str) -> None:
@@ -24,7 +42,7 @@ def test_ctrl_c_stops_cleanly_and_the_same_file_resumes(tmp_path: Path, sqlite_u
     cli = [sys.executable, "-m", "execledger.infrastructure.cli.app"]
     command = [*cli, "--db", sqlite_url, "execute", str(path)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _wait_until_working(sqlite_url)
+    wait_for_first_placement(sqlite_url, process)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
@@ -37,20 +55,3 @@ def test_ctrl_c_stops_cleanly_and_the_same_file_resumes(tmp_path: Path, sqlite_u
     assert summary["created"] < 400, "the interrupted run had recorded orders"
     assert summary["all_terminal"] is True
     assert execledger("verify", db=sqlite_url).returncode == 0
-
-
-def _wait_until_working(sqlite_url: str) -> None:
-    """Until the run has recorded more than the batch's requests (it is working orders):
-    a fixed sleep interrupts a slow machine's run while it still imports."""
-    path = sqlite_url.removeprefix("sqlite:///")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with closing(sqlite3.connect(path, timeout=5)) as connection:
-                (count,) = connection.execute("SELECT count(*) FROM stored_events").fetchone()
-        except sqlite3.OperationalError:  # the table does not exist yet
-            count = 0
-        if count > 500:
-            return
-        time.sleep(0.05)
-    raise AssertionError("the run recorded nothing within 60 s")
