@@ -22,7 +22,7 @@ from execledger.infrastructure.database_url import DatabaseUrl
 from execledger.infrastructure.engine.session import DEFAULT_MAX_ACTIVE_ORDERS, ExecutionSession
 from execledger.infrastructure.errors import OrdersFileError, UnknownVenue
 from execledger.infrastructure.leases import OrderLeases, open_lease_table
-from execledger.infrastructure.ledger import Ledger
+from execledger.infrastructure.ledger import Ledger, OrderNotFound
 from execledger.infrastructure.ports import Asset, Venue
 from execledger.infrastructure.settings import Settings
 from execledger.infrastructure.venue import SimulatedVenue, VirtualClock, synthetic_tape
@@ -176,9 +176,10 @@ def resume_point(ledger: Ledger, requests: Sequence[OrderRequest]) -> datetime |
     latest: datetime | None = None
     for request in requests:
         order_id = order_id_for(request.account, request.effective_idempotency_key())
-        if order_id not in ledger.repository:
+        try:  # one read: ``in ledger.repository`` would load the order once more
+            order = ledger.order(order_id)
+        except OrderNotFound:
             continue
-        order = ledger.order(order_id)
         if not order.is_terminal and (latest is None or order.last_event_at > latest):
             latest = order.last_event_at
     return latest

@@ -116,9 +116,9 @@ class Ledger(Application[UUID]):
                 order_id = order_id_for(request.account, request.effective_idempotency_key())
                 if order_id in found:
                     continue
-                if order_id in self.repository:
+                try:  # one read: ``in self.repository`` would load the order once more
                     found[order_id] = (self.order(order_id), False)
-                else:
+                except OrderNotFound:
                     found[order_id] = (SmartOrder.request(request, config, occurred_at), True)
             created = [order for order, new in found.values() if new]
             try:
