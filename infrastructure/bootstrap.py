@@ -20,9 +20,9 @@ from execledger.domain.types import Quote
 from execledger.infrastructure.batch import Batch
 from execledger.infrastructure.database_url import DatabaseUrl
 from execledger.infrastructure.engine.session import DEFAULT_MAX_ACTIVE_ORDERS, ExecutionSession
-from execledger.infrastructure.errors import OrdersFileError, UnknownVenue
+from execledger.infrastructure.errors import OrderNotFound, OrdersFileError, UnknownVenue
 from execledger.infrastructure.leases import OrderLeases, open_lease_table
-from execledger.infrastructure.ledger import Ledger, OrderNotFound
+from execledger.infrastructure.ledger import Ledger
 from execledger.infrastructure.ports import Asset, MarketData, Venue
 from execledger.infrastructure.read_models import open_projections
 from execledger.infrastructure.settings import Settings
