@@ -11,12 +11,14 @@ from execledger.domain.config import ExecutionConfig
 from execledger.domain.ids import order_id_for
 from execledger.domain.requests import OrderRequest
 from execledger.domain.types import Quote
+from execledger.infrastructure.alpaca import AlpacaAdapters, AlpacaEnvironment, AlpacaSettings, connect
+from execledger.infrastructure.alpaca.quote_cache import StreamedQuotes
 from execledger.infrastructure.database_url import DatabaseUrl
 from execledger.infrastructure.engine.session import DEFAULT_MAX_ACTIVE_ORDERS, ExecutionSession, Venue
 from execledger.infrastructure.leases import OrderLeases, open_lease_table
 from execledger.infrastructure.ledger import Ledger
 from execledger.infrastructure.ports import Asset
-from execledger.infrastructure.venue import SimulatedVenue, VirtualClock, synthetic_tape
+from execledger.infrastructure.venue import SimulatedVenue, VirtualClock, WallClock, synthetic_tape
 from execledger.projections import ProjectionRunner, open_projections
 
 #: Where synthetic tapes start when no time is given: a fixed, reproducible market open.
@@ -142,3 +144,31 @@ def execution_session(
 def order_leases(database: DatabaseUrl, *, ttl_seconds: float) -> OrderLeases:
     """This process's leases on the ledger's orders (use as a context manager)."""
     return OrderLeases(open_lease_table(database), ttl_seconds=ttl_seconds)
+
+
+def alpaca_venue(
+    environment: AlpacaEnvironment, config: ExecutionConfig, symbols: Iterable[str]
+) -> tuple[Venue, AlpacaAdapters, StreamedQuotes]:
+    """A session's ports at Alpaca on wall-clock time: streamed quotes of ``symbols``
+    first, REST as the fallback. Refuses (AlpacaSettingsError) before anything is sent
+    when a key is missing or live trading is not allowed."""
+    adapters = alpaca_adapters(environment, config)
+    streamed = StreamedQuotes(adapters.market_data, symbols)
+    venue = Venue(
+        broker=adapters.broker,
+        market_data=streamed,
+        assets=adapters.assets,
+        clock=WallClock(),
+        rest_market_data=adapters.market_data,
+    )
+    return venue, adapters, streamed
+
+
+def alpaca_adapters(environment: AlpacaEnvironment, config: ExecutionConfig) -> AlpacaAdapters:
+    """The Alpaca adapters from the environment's settings, with the config's timeouts."""
+    return connect(
+        AlpacaSettings(),
+        environment,
+        timeout_seconds=config.broker_timeout_seconds,
+        cancel_confirm_seconds=config.cancel_confirm_timeout_seconds,
+    )

@@ -21,6 +21,7 @@ from execledger.infrastructure.bootstrap import (
     simulated_venue,
     synthetic_session_tape,
 )
+from execledger.infrastructure.cli.alpaca import environment_of, execute_at_alpaca
 from execledger.infrastructure.cli.context import CliState, console, error_console, print_json, state_of
 from execledger.infrastructure.cli.orders import timeline_table
 from execledger.infrastructure.cli.summary import summary_json, summary_table
@@ -48,16 +49,26 @@ DEMO_PRICES = {
 def execute(
     ctx: typer.Context,
     orders_file: Path = typer.Argument(..., help="CSV or JSON orders file."),
-    venue: str = typer.Option("sim", "--venue", help="Only 'sim' (the simulated venue) here."),
+    venue: str = typer.Option(
+        "sim",
+        "--venue",
+        help="sim (simulated), alpaca-paper, or alpaca-live (needs EXECLEDGER_ALLOW_LIVE=1).",
+    ),
     tape: Path | None = typer.Option(None, "--tape", help="Quote tape CSV; default synthetic."),
     seed: int = typer.Option(1, "--seed", help="Seed of the synthetic tape."),
     config: Path | None = typer.Option(None, "--config", help="ExecutionConfig TOML or JSON."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Work every order of ORDERS_FILE to a terminal state; exit 0 when all got there."""
-    if venue != "sim":
-        raise typer.BadParameter("only the simulated venue 'sim' is available", param_hint="--venue")
     execution_config = load_execution_config(config) if config else ExecutionConfig()
+    if venue != "sim":
+        environment = environment_of(venue)
+        requests = load_orders(orders_file)
+        result = execute_at_alpaca(state_of(ctx), environment, requests, execution_config, quiet=as_json)
+        _report(result, as_json, f"execute at {venue}")
+        if not result.all_terminal:
+            raise typer.Exit(1)
+        return
     requests = load_orders(orders_file)
     quotes = load_tape(tape) if tape else _synthetic_for(requests, seed)
     _check_symbols(requests, quotes, orders_file)
