@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import asdict
 
+import structlog
 import typer
 from execledger.domain.config import ExecutionConfig
 from execledger.domain.order import SmartOrder
@@ -17,6 +18,7 @@ from execledger.infrastructure.engine.session import SessionResult
 from execledger.infrastructure.venue import WallClock
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+log = structlog.get_logger(__name__)
 VENUES = {"alpaca-paper": AlpacaEnvironment.PAPER, "alpaca-live": AlpacaEnvironment.LIVE}
 WORKING = "working orders at Alpaca"
 PACED = "working orders at Alpaca (waiting on the request rate limit)"
@@ -53,11 +55,23 @@ def execute_at_alpaca(
 
             async def work() -> SessionResult:
                 try:
+                    _log_reconciled(await reconcile(ledger, adapters.broker, venue.clock))
                     return await session.run(requests, on_finished=finished)
                 finally:
                     await streamed.close()
 
             return asyncio.run(work())
+
+
+def _log_reconciled(report: ReconcileReport) -> None:
+    """What the reconciliation before a batch found (it runs first, after any restart)."""
+    if report.appended or report.unresolved or report.unknown_at_broker:
+        log.warning(
+            "reconciled_before_execute",
+            appended=report.appended,
+            unresolved=report.unresolved,
+            unknown_at_broker=report.unknown_at_broker,
+        )
 
 
 def reconcile_command(

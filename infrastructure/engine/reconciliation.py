@@ -16,7 +16,7 @@ from execledger.domain.errors import DomainError
 from execledger.domain.order import SmartOrder
 from execledger.domain.status import OrderStatus
 from execledger.infrastructure.errors import BrokerError
-from execledger.infrastructure.ledger import Ledger
+from execledger.infrastructure.ledger import ConcurrentUpdate, Ledger
 from execledger.infrastructure.ports import BrokerOrder, BrokerOrderStatus, Clock
 
 log = structlog.get_logger(__name__)
@@ -71,7 +71,10 @@ async def reconcile(ledger: Ledger, broker: BrokerOfRecord, clock: Clock) -> Rec
             except DomainError as error:
                 report.unresolved.append(f"{client_order_id}: {error}")
         if order.pending_events:
-            ledger.save_order(order)
+            try:
+                ledger.save_order(order)
+            except ConcurrentUpdate:
+                report.unresolved.append(f"order {order_id}: changed by another process meanwhile")
     try:
         report.unknown_at_broker = sorted(
             f"{o.client_order_id} ({o.symbol} {o.side.value} {o.quantity}, {o.status.value})"

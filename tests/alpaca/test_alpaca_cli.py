@@ -3,58 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import threading
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from tests.builders import a_quote
+from tests.alpaca.cli_runs import FAST, execledger
 from tests.fake_alpaca import FakeAlpaca
 from tests.fake_alpaca.server import SECRET
-
-FAST = {
-    "fill_wait_seconds": "0.3",
-    "repeg_check_interval_seconds": "0.1",
-    "max_repegs": 1,
-    "broker_timeout_seconds": "2",
-    "cancel_confirm_timeout_seconds": "2",
-}
-
-
-@pytest.fixture
-def ticking(fake: FakeAlpaca) -> Iterator[FakeAlpaca]:
-    """The fake's AAPL quote restamped every 0.1 s, so that it stays fresh."""
-    stop = threading.Event()
-
-    def tick() -> None:
-        while not stop.wait(0.1):
-            fake.quote(a_quote(quoted_at=datetime.now(UTC)))
-
-    thread = threading.Thread(target=tick, daemon=True)
-    thread.start()
-    yield fake
-    stop.set()
-    thread.join(5)
-
-
-def execledger(fake: FakeAlpaca, db: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("APCA_", "EXECLEDGER_"))}
-    environment.update(fake.environment())
-    environment["EXECLEDGER_ALPACA_STREAM_RECONNECT_SECONDS"] = "0.1"
-    environment.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "execledger.infrastructure.cli.app", "--db", db, *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={k: v for k, v in environment.items() if v != ""},
-    )
 
 
 def batch(tmp_path: Path) -> tuple[str, str]:
