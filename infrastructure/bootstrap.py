@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from execledger.domain.config import ExecutionConfig
 from execledger.domain.ids import order_id_for
@@ -41,10 +41,15 @@ class PreparedVenue(Protocol):
         recorded on the batch's unfinished orders: a virtual clock starts no earlier."""
         ...
 
-    async def reconcile(self, ledger: Ledger, venue: Venue) -> None:
-        """Bring the ledger's open orders up to the venue's truth before the session works
-        them (after a restart the broker may have filled or canceled meanwhile)."""
-        ...
+
+@runtime_checkable
+class ReconcilingVenue(Protocol):
+    """A prepared venue with a memory of its own (a real broker): the ledger's open orders
+    are brought up to its truth before a session works them, since after a restart the
+    broker may have filled or canceled meanwhile. The simulated venue starts afresh and
+    has nothing to reconcile."""
+
+    async def reconcile(self, ledger: Ledger, venue: Venue) -> None: ...
 
 
 class VenueFactory(Protocol):
@@ -120,9 +125,6 @@ class PreparedSimulation:
             start=resume_at,
         )
         yield ports
-
-    async def reconcile(self, ledger: Ledger, venue: Venue) -> None:
-        """Nothing to ask: a simulated venue starts afresh and remembers no earlier order."""
 
 
 def prepare_simulation(batch: Batch, settings: Settings) -> PreparedSimulation:

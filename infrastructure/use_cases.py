@@ -29,6 +29,7 @@ from execledger.infrastructure.audit_use_cases import (
 from execledger.infrastructure.batch import Batch
 from execledger.infrastructure.bootstrap import (
     PreparedVenue,
+    ReconcilingVenue,
     execution_session,
     following_projections,
     order_leases,
@@ -102,7 +103,8 @@ def _work(
         )
 
         async def reconciled_run() -> SessionResult:
-            await prepared.reconcile(ledger, venue)
+            if isinstance(prepared, ReconcilingVenue):
+                await prepared.reconcile(ledger, venue)
             return await session.run(batch.requests, on_finished=on_finished)
 
         return asyncio.run(reconciled_run())
