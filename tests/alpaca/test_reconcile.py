@@ -12,7 +12,7 @@ from execledger.infrastructure.venue import WallClock
 
 from tests.alpaca.adapters import TIMEOUT, adapters_for, run
 from tests.alpaca.test_fake_alpaca import limit, trading
-from tests.builders import a_quote, at, pending_order
+from tests.builders import a_quote, at, pending_order, working_order
 from tests.fake_alpaca import FakeAlpaca, Fault
 
 
@@ -59,3 +59,18 @@ def test_a_placement_alpaca_never_received_is_rejected_as_not_found(tmp_path: Pa
     report = run(reconcile(ledger, adapters_for(fake).broker, WallClock()))
     assert report.clean and len(report.appended) == 1
     assert ledger.order(order.id).status is not OrderStatus.PENDING_NEW
+
+
+def test_a_working_order_canceled_at_the_broker_is_recorded_canceled(
+    tmp_path: Path, fake: FakeAlpaca
+) -> None:
+    """Alpaca canceled the live broker order while we were away: reconcile records the cancel."""
+    ledger = open_ledger(f"sqlite:///{tmp_path / 'l.db'}")
+    order = working_order()
+    ledger.save_order(order)
+    client = trading(fake)
+    placed = client.submit_order(limit(order.live_client_order_id or "", 10, 100.01))
+    client.cancel_order_by_id(placed.id)
+    report = run(reconcile(ledger, adapters_for(fake).broker, WallClock()))
+    assert report.clean and report.appended == [f"{order.live_client_order_id}: canceled at the broker"]
+    assert ledger.order(order.id).status is OrderStatus.CANCELED
