@@ -42,9 +42,10 @@ from execledger.infrastructure.engine.reconciliation import ReconcileReport, rec
 from execledger.infrastructure.engine.session import ProgressCallback, SessionResult
 from execledger.infrastructure.leases import OrderLeases
 from execledger.infrastructure.ledger import Ledger, open_ledger
+from execledger.infrastructure.read_models import open_projections
 from execledger.infrastructure.settings import Settings
 from execledger.infrastructure.venue import WallClock
-from execledger.projections import ProjectionRunner, ProjectionStore, open_projections, queries
+from execledger.projections import ProjectionRunner, ProjectionStore, queries
 
 Rows = list[dict[str, Any]]
 #: Rebuild progress: (position reached, ledger position).
@@ -247,6 +248,7 @@ __all__ = [
     "projection_runner",
     "projections_status",
     "rebuild_projections",
+    "reconcile_with_alpaca",
     "replay",
     "timeline",
     "verify",
