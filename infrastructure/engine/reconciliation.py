@@ -15,8 +15,8 @@ import structlog
 from execledger.domain.errors import DomainError
 from execledger.domain.order import SmartOrder
 from execledger.domain.status import OrderStatus
-from execledger.infrastructure.errors import BrokerError
-from execledger.infrastructure.ledger import ConcurrentUpdate, Ledger
+from execledger.infrastructure.errors import BrokerError, ConcurrentUpdate
+from execledger.infrastructure.ledger import Ledger
 from execledger.infrastructure.ports import BrokerOrder, BrokerOrderStatus, Clock
 
 log = structlog.get_logger(__name__)
