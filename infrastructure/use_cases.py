@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from execledger.domain.config import ExecutionConfig
+from execledger.domain.requests import on_business_date
 from execledger.infrastructure.alpaca.venue import AlpacaEnvironment, alpaca_adapters
 from execledger.infrastructure.audit_use_cases import (
     OrderAudit,
@@ -35,14 +36,17 @@ from execledger.infrastructure.bootstrap import (
     order_leases,
     prepare_venue,
     resume_point,
+    session_business_date,
     synthetic_session_tape,
 )
 from execledger.infrastructure.demo import DEMO_PRICES, demo_requests
 from execledger.infrastructure.engine.reconciliation import ReconcileReport, reconcile
 from execledger.infrastructure.engine.session import ProgressCallback, SessionResult
+from execledger.infrastructure.idempotency import check_batch
 from execledger.infrastructure.leases import OrderLeases
 from execledger.infrastructure.ledger import Ledger, open_ledger
 from execledger.infrastructure.read_models import open_projections
+from execledger.infrastructure.read_only import readable_projections
 from execledger.infrastructure.settings import Settings
 from execledger.infrastructure.venue import WallClock
 from execledger.projections import ProjectionRunner, ProjectionStore, queries
@@ -93,7 +97,9 @@ def _work(
     settings: Settings,
     leases: OrderLeases | None,
 ) -> SessionResult:
-    with prepared.open(resume_point(ledger, batch.requests)) as venue:
+    requests = on_business_date(batch.requests, session_business_date(prepared))
+    check_batch(ledger, requests, batch.source)
+    with prepared.open(resume_point(ledger, requests)) as venue:
         session = execution_session(
             ledger,
             venue,
@@ -106,7 +112,7 @@ def _work(
         async def reconciled_run() -> SessionResult:
             if isinstance(prepared, ReconcilingVenue):
                 await prepared.reconcile(ledger, venue)
-            return await session.run(batch.requests, on_finished=on_finished)
+            return await session.run(requests, on_finished=on_finished)
 
         return asyncio.run(reconciled_run())
 
@@ -219,14 +225,12 @@ def projection_runner(settings: Settings) -> Iterator[ProjectionRunner]:
 
 @contextmanager
 def current_read_models(settings: Settings) -> Iterator[ProjectionStore]:
-    """The read models, caught up with the ledger first so they are current."""
-    with open_ledger(settings.database) as ledger:
-        store = open_projections(settings.database)
-        try:
-            ProjectionRunner(ledger, store).catch_up()
-            yield store
-        finally:
-            store.close()
+    """The read models, caught up with the ledger first so they are current; the ledger
+    is opened read-only (never created; a read-only database works, see read_only)."""
+    database = settings.database
+    with open_ledger(database, read_only=True) as ledger, readable_projections(database) as store:
+        ProjectionRunner(ledger, store).catch_up()
+        yield store
 
 
 __all__ = [
