@@ -12,7 +12,8 @@ from execledger.domain.ids import order_id_for
 from execledger.domain.requests import OrderRequest
 from execledger.domain.types import Quote
 from execledger.infrastructure.database_url import DatabaseUrl
-from execledger.infrastructure.engine.session import ExecutionSession, Venue
+from execledger.infrastructure.engine.session import DEFAULT_MAX_ACTIVE_ORDERS, ExecutionSession, Venue
+from execledger.infrastructure.leases import OrderLeases, open_lease_table
 from execledger.infrastructure.ledger import Ledger
 from execledger.infrastructure.ports import Asset
 from execledger.infrastructure.venue import SimulatedVenue, VirtualClock, synthetic_tape
@@ -124,7 +125,20 @@ def following_projections(
 
 
 def execution_session(
-    ledger: Ledger, venue: Venue, config: ExecutionConfig, *, seed: int = 0
+    ledger: Ledger,
+    venue: Venue,
+    config: ExecutionConfig,
+    *,
+    seed: int = 0,
+    leases: OrderLeases | None = None,
+    max_active_orders: int = DEFAULT_MAX_ACTIVE_ORDERS,
 ) -> ExecutionSession:
-    """The engine for one batch."""
-    return ExecutionSession(ledger, venue, config, seed=seed)
+    """The engine for one batch (with ``leases``, only the orders this process owns)."""
+    return ExecutionSession(
+        ledger, venue, config, seed=seed, leases=leases, max_active_orders=max_active_orders
+    )
+
+
+def order_leases(database: DatabaseUrl, *, ttl_seconds: float) -> OrderLeases:
+    """This process's leases on the ledger's orders (use as a context manager)."""
+    return OrderLeases(open_lease_table(database), ttl_seconds=ttl_seconds)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from enum import Enum
@@ -32,6 +32,8 @@ from execledger.infrastructure.sealing import AuditKey, SealingMapper, load_audi
 from execledger.infrastructure.transcodings import register_ledger_transcodings
 
 PAGE_SIZE = 500
+#: New orders saved per transaction by ``submit_many``.
+SUBMIT_BATCH = 1000
 #: PostgreSQL advisory lock key held while the ledger's and read models' tables are created.
 TABLE_CREATION_LOCK = 7_303_734_251_902
 
@@ -99,6 +101,37 @@ class Ledger(Application[UUID]):
         except RecordConflictError:
             return self.order(order_id), False
         return order, True
+
+    def submit_many(
+        self, requests: Sequence[OrderRequest], config: ExecutionConfig, occurred_at: datetime
+    ) -> list[tuple[SmartOrder, bool]]:
+        """``submit`` for a batch: the new orders are saved together, ``SUBMIT_BATCH`` per
+        transaction (one commit, not one per order); a batch another writer raced is
+        submitted again one request at a time."""
+        outcomes: list[tuple[SmartOrder, bool]] = []
+        for start in range(0, len(requests), SUBMIT_BATCH):
+            batch = requests[start : start + SUBMIT_BATCH]
+            found: dict[UUID, tuple[SmartOrder, bool]] = {}
+            for request in batch:
+                order_id = order_id_for(request.account, request.effective_idempotency_key())
+                if order_id in found:
+                    continue
+                if order_id in self.repository:
+                    found[order_id] = (self.order(order_id), False)
+                else:
+                    found[order_id] = (SmartOrder.request(request, config, occurred_at), True)
+            created = [order for order, new in found.values() if new]
+            try:
+                if created:
+                    self.save(*created)
+            except RecordConflictError:
+                outcomes.extend(self.submit(request, config, occurred_at) for request in batch)
+                continue
+            for request in batch:
+                order, new = found[order_id_for(request.account, request.effective_idempotency_key())]
+                outcomes.append((order, new))
+                found[order.id] = (order, False)  # the same request twice: created once
+        return outcomes
 
     def order(self, order_id: UUID) -> SmartOrder:
         """The order as of its last event."""

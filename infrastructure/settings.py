@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from execledger.infrastructure.database_url import DEFAULT_DATABASE_URL
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,3 +19,7 @@ class Settings(BaseSettings):
     log_level: str = "WARNING"
     database_connect_timeout_seconds: int = 5
     projection_poll_interval_seconds: float = 0.05
+    #: How long an order's lease outlives its owner's last renewal (takeover after a crash).
+    lease_ttl_seconds: float = Field(30.0, gt=0)
+    #: Orders one session works at once.
+    max_active_orders: int = Field(500, ge=1)

@@ -16,6 +16,7 @@ from execledger.domain.types import Quote
 from execledger.infrastructure.bootstrap import (
     execution_session,
     following_projections,
+    order_leases,
     resume_point,
     simulated_venue,
     synthetic_session_tape,
@@ -26,6 +27,7 @@ from execledger.infrastructure.cli.summary import summary_json, summary_table
 from execledger.infrastructure.config_file import load_execution_config
 from execledger.infrastructure.engine.session import SessionResult
 from execledger.infrastructure.errors import OrdersFileError
+from execledger.infrastructure.leases import OrderLeases
 from execledger.infrastructure.ledger import Ledger
 from execledger.infrastructure.orders_file import load_orders
 from execledger.infrastructure.venue import load_tape
@@ -60,8 +62,8 @@ def execute(
     quotes = load_tape(tape) if tape else _synthetic_for(requests, seed)
     _check_symbols(requests, quotes, orders_file)
     state = state_of(ctx)
-    with state.open_ledger() as ledger, _following(ledger, state):
-        result = _run(ledger, requests, quotes, execution_config, seed, quiet=as_json)
+    with state.open_ledger() as ledger, _following(ledger, state), _leases(state) as leases:
+        result = _run(ledger, requests, quotes, execution_config, seed, leases, state, quiet=as_json)
     _report(result, as_json, "execute")
     if not result.all_terminal:
         raise typer.Exit(1)
@@ -77,8 +79,8 @@ def demo(
     requests = demo_requests(orders, seed)
     quotes = synthetic_session_tape(sorted(DEMO_PRICES), seed=seed, start_prices=DEMO_PRICES)
     state = state_of(ctx)
-    with state.open_ledger() as ledger, _following(ledger, state):
-        result = _run(ledger, requests, quotes, ExecutionConfig(), seed, quiet=as_json)
+    with state.open_ledger() as ledger, _following(ledger, state), _leases(state) as leases:
+        result = _run(ledger, requests, quotes, ExecutionConfig(), seed, leases, state, quiet=as_json)
     _report(result, as_json, f"demo rebalance (seed {seed})")
     if not as_json:
         _show_timeline(state, _busiest(result))
@@ -117,11 +119,15 @@ def _run(
     quotes: list[Quote],
     config: ExecutionConfig,
     seed: int,
+    leases: OrderLeases,
+    state: CliState,
     *,
     quiet: bool,
 ) -> SessionResult:
     ports, _ = simulated_venue(quotes, start=resume_point(ledger, requests))
-    session = execution_session(ledger, ports, config, seed=seed)
+    session = execution_session(
+        ledger, ports, config, seed=seed, leases=leases, max_active_orders=state.settings.max_active_orders
+    )
     columns = (TextColumn("working orders"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=error_console, transient=True, disable=quiet) as progress:
         bar = progress.add_task("orders", total=len(requests))
@@ -153,9 +159,19 @@ def _report(result: SessionResult, as_json: bool, title: str) -> None:
     console.print(summary_table(result, title))
     console.print(
         f"{len(result.orders)} orders: {result.created} new, "
-        f"{result.already_finished} already finished; "
+        f"{result.already_finished} already finished, {len(result.skipped)} skipped "
+        f"(leased by another process{_owners(result)}); "
         f"{'every order is terminal' if result.all_terminal else 'some orders are NOT terminal'}"
     )
+
+
+def _owners(result: SessionResult) -> str:
+    owners = sorted(set(result.skipped.values()))
+    return f": {', '.join(owners)}" if owners else ""
+
+
+def _leases(state: CliState) -> OrderLeases:
+    return order_leases(state.database, ttl_seconds=state.settings.lease_ttl_seconds)
 
 
 def _busiest(result: SessionResult) -> SmartOrder | None:

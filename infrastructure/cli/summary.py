@@ -25,6 +25,7 @@ def summary_table(result: SessionResult, title: str) -> Table:
         numeric = column in ("qty", "filled", "avg px")
         table.add_column(column, justify="right" if numeric else "left", no_wrap=True)
     for order in result.orders:
+        skipped = order.id in result.skipped
         table.add_row(
             str(order.id)[:8],
             order.symbol,
@@ -32,7 +33,7 @@ def summary_table(result: SessionResult, title: str) -> Table:
             str(order.quantity),
             str(order.filled_quantity),
             average_price_text(order),
-            order.status.value,
+            f"skipped: {result.skipped[order.id]} works it" if skipped else order.status.value,
             str(order.repegs),
             "yes" if order.escalated else "",
         )
@@ -46,6 +47,10 @@ def summary_json(result: SessionResult) -> dict[str, Any]:
         "created": result.created,
         "already_finished": result.already_finished,
         "all_terminal": result.all_terminal,
+        "worked": len(result.worked),
+        "skipped": [
+            {"order_id": str(order_id), "owner": owner} for order_id, owner in result.skipped.items()
+        ],
         "results": [
             {
                 "order_id": str(order.id),
@@ -60,6 +65,7 @@ def summary_json(result: SessionResult) -> dict[str, Any]:
                 "repegs": order.repegs,
                 "escalated": order.escalated,
                 "correlation_id": order.correlation_id,
+                "worked_here": order.id in result.worked,
             }
             for order in result.orders
         ],

@@ -7,9 +7,9 @@ from decimal import Decimal
 import structlog
 from execledger.domain.order import SmartOrder
 from execledger.domain.types import OrderType, TimeInForce
+from execledger.infrastructure.engine.commit_group import OrderWriter
 from execledger.infrastructure.engine.retry import BrokerUnavailable, Retrier
 from execledger.infrastructure.errors import BrokerOrderNotFound, CancelRejected, OrderRejected
-from execledger.infrastructure.ledger import Ledger
 from execledger.infrastructure.ports import Broker, BrokerOrder, BrokerOrderStatus, Clock
 
 log = structlog.get_logger(__name__)
@@ -21,7 +21,7 @@ CANCELED_STATES = frozenset(
 class BrokerCalls:
     """Places and cancels one order's broker orders, recording intent and answer."""
 
-    def __init__(self, ledger: Ledger, broker: Broker, clock: Clock, retrier: Retrier) -> None:
+    def __init__(self, ledger: OrderWriter, broker: Broker, clock: Clock, retrier: Retrier) -> None:
         self._ledger = ledger
         self._broker = broker
         self._clock = clock

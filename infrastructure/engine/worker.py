@@ -18,9 +18,9 @@ from execledger.domain.repeg import decide_repeg, repeg_due
 from execledger.domain.status import LIVE_STATUSES, OrderStatus
 from execledger.domain.types import OrderType, Urgency
 from execledger.infrastructure.engine.broker_calls import CANCELED_STATES, BrokerCalls
+from execledger.infrastructure.engine.commit_group import OrderWriter
 from execledger.infrastructure.engine.quoting import QuoteSource, reference_price
 from execledger.infrastructure.engine.retry import Retrier
-from execledger.infrastructure.ledger import Ledger
 from execledger.infrastructure.logging import correlation
 from execledger.infrastructure.ports import (
     AssetDirectory,
@@ -55,7 +55,7 @@ class RecordFill(Protocol):
 class WorkerContext:
     """What every worker of a session shares."""
 
-    ledger: Ledger
+    ledger: OrderWriter
     calls: BrokerCalls
     quotes: QuoteSource
     assets: AssetDirectory

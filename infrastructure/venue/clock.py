@@ -25,8 +25,9 @@ deterministically (``WallClock`` offers the same methods, so the engine code is 
    moment. At a moment, timers (the venue's tape events) run first, in the order they
    were scheduled, and the loop settles; then the sleepers due at that moment wake, in
    the order they went to sleep, and the loop settles again.
-4. A wait that can never end (every participant blocked, nothing scheduled) or a
-   participant that stays busy for ``stall_seconds`` of wall time raises
+4. A wait that can never end (every participant blocked, nothing scheduled) or
+   participants that stay busy for ``stall_seconds`` of wall time with no progress
+   (none parked, woke, started or ended meanwhile) raise
    ``ClockStalledError`` naming the tasks, instead of hanging.
 
 Same inputs and same code give the same order of wake-ups, hence the same events.
@@ -185,18 +186,28 @@ class VirtualClock:
     # -- the driver -----------------------------------------------------------------
 
     async def settle(self) -> None:
-        """Yield until every participant is blocked and nothing changed for a few rounds."""
+        """Yield until every participant is blocked and nothing changed for a few rounds.
+
+        The stall limit counts wall time *without progress* (no participant parked,
+        woke, started or ended), not the moment's total: a thousand orders each
+        committing for a few milliseconds at one moment are progress, one participant
+        spinning on real time is a stall.
+        """
         quiet, busy = 0, 0
         epoch = self._epoch
-        started = time.monotonic()
+        progressed = time.monotonic()
         while quiet < self._settle_rounds:
             await asyncio.sleep(0 if busy < _BUSY_SPIN_ROUNDS else 0.001)
             if self.is_quiescent and self._epoch == epoch:
                 quiet += 1
                 continue
+            if self._epoch != epoch:
+                progressed, busy = time.monotonic(), 0
             quiet, busy, epoch = 0, busy + 1, self._epoch
-            if time.monotonic() - started > self._stall_seconds:
-                raise ClockStalledError(f"participants busy for {self._stall_seconds}s: {self._busy()}")
+            if time.monotonic() - progressed > self._stall_seconds:
+                raise ClockStalledError(
+                    f"participants busy for {self._stall_seconds}s without progress: {self._busy()}"
+                )
 
     async def advance(self) -> bool:
         """Run the next scheduled moment and settle; False when nothing is scheduled."""

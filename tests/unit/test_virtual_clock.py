@@ -172,6 +172,45 @@ def test_a_deadlock_raises_instead_of_hanging() -> None:
         asyncio.run(main())
 
 
+def test_a_participant_busy_on_real_time_stalls_the_clock() -> None:
+    """A participant that never waits on the clock for stall_seconds raises, naming it."""
+    clock = VirtualClock(START, stall_seconds=0.2)
+
+    async def spinning() -> None:
+        while True:
+            await asyncio.sleep(0.01)  # real time: the clock cannot see this wait
+
+    async def main() -> None:
+        task = clock.spawn(spinning(), name="spinner")
+        try:
+            await clock.run([task])
+        finally:
+            task.cancel()
+
+    with pytest.raises(ClockStalledError, match="spinner"):
+        asyncio.run(main())
+
+
+def test_many_participants_busy_at_one_moment_are_not_a_stall() -> None:
+    """The stall limit is per participant's progress, not per moment: a crowd at one moment
+    whose work adds up past stall_seconds, each piece short, runs to the end."""
+    clock = VirtualClock(START, stall_seconds=0.2)
+    finished: list[datetime] = []
+
+    async def worker() -> None:
+        for _ in range(2):
+            time.sleep(0.01)  # a blocking write, e.g. a commit
+            await clock.sleep(Decimal("1"))
+        finished.append(clock.now())
+
+    async def main() -> None:
+        await clock.run([clock.spawn(worker(), name=f"w{n}") for n in range(40)])
+
+    asyncio.run(main())
+
+    assert finished == [at(2)] * 40
+
+
 def test_a_deadline_stops_a_run_that_never_ends() -> None:
     """run(until=...) refuses to move past the deadline while tasks still run."""
     clock = VirtualClock(START)
