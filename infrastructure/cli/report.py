@@ -20,7 +20,6 @@ from execledger.infrastructure.cli.context import state_of
 from execledger.infrastructure.cli.orders import quality
 from execledger.infrastructure.cli.projections import current_read_models
 from execledger.infrastructure.ledger import as_order_id
-from execledger.infrastructure.report_html import render_html
 from execledger.infrastructure.sealing import load_audit_key
 from execledger.infrastructure.time_window import BadArgument, TimeWindow, time_window
 from execledger.infrastructure.verification import verify_ledger
@@ -65,6 +64,8 @@ def best_execution(
             writer.writeheader()
             writer.writerows(report["orders"])
         else:
+            from execledger.infrastructure.report_html import render_html  # plotly loads slowly: only here
+
             sink.write(render_html(report))
 
 
