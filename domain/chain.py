@@ -41,7 +41,28 @@ _UNHASHED_V1 = _NEVER_HASHED | {"class_version"}
 
 
 def canonical(value: Any) -> Any:
-    """A JSON-ready form in which equal values always encode to equal bytes."""
+    """A JSON-ready form in which equal values always encode to equal bytes.
+
+    The exact built-in types are dispatched first (verify walks every stored field);
+    subclasses, enums first, take the general path, with the same results.
+    """
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {str(k): canonical(v) for k, v in value.items()}
+    if kind is Decimal:
+        return {"decimal": str(value)}
+    if kind is datetime:
+        return {"datetime": value.isoformat()}
+    if kind is list or kind is tuple:
+        return [canonical(v) for v in value]
+    if kind is UUID:
+        return {"uuid": str(value)}
+    return _canonical_subclass(value)
+
+
+def _canonical_subclass(value: Any) -> Any:
     if isinstance(value, Enum):
         return canonical(value.value)
     if isinstance(value, Decimal):
@@ -54,7 +75,7 @@ def canonical(value: Any) -> Any:
         return {str(k): canonical(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [canonical(v) for v in value]
-    if value is None or isinstance(value, (str, int, bool)):
+    if isinstance(value, (str, int, bool)):
         return value
     raise TypeError(f"no canonical encoding for {type(value).__name__}")
 

@@ -19,11 +19,11 @@ from execledger.domain.order_events import OrderEvent
 from execledger.infrastructure.cli.context import state_of
 from execledger.infrastructure.cli.orders import quality
 from execledger.infrastructure.cli.projections import current_read_models
-from execledger.infrastructure.ledger import as_order_id
+from execledger.infrastructure.ledger import Ledger, as_order_id
 from execledger.infrastructure.sealing import load_audit_key
 from execledger.infrastructure.time_window import BadArgument, TimeWindow, time_window
 from execledger.infrastructure.verification import verify_ledger
-from execledger.projections import execution_quality, order_status
+from execledger.projections import ProjectionStore, execution_quality, order_status
 from execledger.projections.reports import best_execution as be
 from execledger.projections.reports.order_events import FIELDS, OrderEventRecords
 
@@ -70,23 +70,29 @@ def best_execution(
 
 
 def build_best_execution(ctx: typer.Context, window: TimeWindow, check_chains: bool) -> dict[str, Any]:
-    """The best-execution report as JSON-ready data (with the chains' verdict)."""
+    """The best-execution report as JSON-ready data, from read models caught up first."""
+    with current_read_models(ctx) as store, state_of(ctx).open_ledger() as ledger:
+        return best_execution_report(ledger, store, window, check_chains=check_chains)
+
+
+def best_execution_report(
+    ledger: Ledger, store: ProjectionStore, window: TimeWindow, *, check_chains: bool
+) -> dict[str, Any]:
+    """The report over ``store``'s rows (orders requested in ``window``), with the verdict
+    of ``verify`` on ``ledger`` (with the audit key when the environment has one)."""
     chains: dict[str, Any] = {"verified": None, "keys_checked": False, "events_checked": 0, "breaks": 0}
-    with current_read_models(ctx) as store:
-        rows = store.select(execution_quality.TABLE, order_by=("requested_at", "order_id"))
-        statuses: dict[UUID, str] = {r["order_id"]: r["status"] for r in store.select(_STATUS)}
+    rows = store.select(execution_quality.TABLE, order_by=("requested_at", "order_id"))
+    statuses: dict[UUID, str] = {r["order_id"]: r["status"] for r in store.select(_STATUS)}
     rows = [r for r in rows if window.holds(r["requested_at"])]
-    with state_of(ctx).open_ledger() as ledger:
-        position = ledger.recorder.max_notification_id() or 0
-        if check_chains:
-            key = load_audit_key()
-            verified = verify_ledger(ledger, key=key)
-            chains = {
-                "verified": verified.ok,
-                "keys_checked": verified.keys_checked,
-                "events_checked": verified.events_checked,
-                "breaks": len(verified.broken),
-            }
+    position = ledger.recorder.max_notification_id() or 0
+    if check_chains:
+        verified = verify_ledger(ledger, key=load_audit_key())
+        chains = {
+            "verified": verified.ok,
+            "keys_checked": verified.keys_checked,
+            "events_checked": verified.events_checked,
+            "breaks": len(verified.broken),
+        }
     report = be.as_json(be.best_execution(rows, statuses))
     return {**report, "window": window.as_json(), "chains": chains, "ledger_position": position}
 
