@@ -1,26 +1,53 @@
-"""Wiring in one place: the CLI, the benchmarks and the tests build sessions through here."""
+"""Wiring in one place: venues by name, sessions, and the read models following the ledger.
+
+The application API (``use_cases``) builds everything through here; a new venue plugs in
+with ``register_venue(name, factory)`` and nothing in the engine changes.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Protocol
 
 from execledger.domain.config import ExecutionConfig
 from execledger.domain.ids import order_id_for
 from execledger.domain.requests import OrderRequest
 from execledger.domain.types import Quote
+from execledger.infrastructure.batch import Batch
 from execledger.infrastructure.database_url import DatabaseUrl
-from execledger.infrastructure.engine.session import DEFAULT_MAX_ACTIVE_ORDERS, ExecutionSession, Venue
+from execledger.infrastructure.engine.session import DEFAULT_MAX_ACTIVE_ORDERS, ExecutionSession
+from execledger.infrastructure.errors import OrdersFileError, UnknownVenue
 from execledger.infrastructure.leases import OrderLeases, open_lease_table
 from execledger.infrastructure.ledger import Ledger
-from execledger.infrastructure.ports import Asset
+from execledger.infrastructure.ports import Asset, Venue
+from execledger.infrastructure.settings import Settings
 from execledger.infrastructure.venue import SimulatedVenue, VirtualClock, synthetic_tape
 from execledger.projections import ProjectionRunner, open_projections
 
 #: Where synthetic tapes start when no time is given: a fixed, reproducible market open.
 DEFAULT_SYNTHETIC_START = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
+
+
+class PreparedVenue(Protocol):
+    """A venue checked against its batch, ready to open once the ledger is."""
+
+    def open(self, resume_at: datetime | None) -> AbstractContextManager[Venue]:
+        """The session's ports, released on exit. ``resume_at`` is the latest business time
+        recorded on the batch's unfinished orders: a virtual clock starts no earlier."""
+        ...
+
+
+class VenueFactory(Protocol):
+    """Builds one kind of venue for a batch; registered by name (``--venue NAME``)."""
+
+    def __call__(self, batch: Batch, settings: Settings) -> PreparedVenue:
+        """Check the batch against the venue (an input error names the row and field);
+        nothing is written and no connection is made yet."""
+        ...
 
 
 class SimulatedAssets:
@@ -68,6 +95,58 @@ def simulated_venue(
         session_end=venue.tape_end,
     )
     return ports, venue
+
+
+@dataclass(frozen=True)
+class PreparedSimulation:
+    """A batch's simulated venue: its tape, checked to quote every symbol of the batch."""
+
+    tape: Sequence[Quote]
+    not_tradable: frozenset[str]
+    not_fractionable: frozenset[str]
+
+    @contextmanager
+    def open(self, resume_at: datetime | None) -> Iterator[Venue]:
+        ports, _ = simulated_venue(
+            self.tape,
+            not_tradable=self.not_tradable,
+            not_fractionable=self.not_fractionable,
+            start=resume_at,
+        )
+        yield ports
+
+
+def prepare_simulation(batch: Batch, settings: Settings) -> PreparedSimulation:
+    """The simulated venue (``sim``): the batch's tape, or a synthetic one drawn from its seed."""
+    tape = batch.tape if batch.tape is not None else synthetic_session_tape(batch.symbols, seed=batch.seed)
+    on_tape = {quote.symbol for quote in tape}
+    for number, request in enumerate(batch.requests, start=1):
+        if request.symbol not in on_tape:
+            raise OrdersFileError(
+                f"{batch.source}: row {number}: field 'symbol': {request.symbol} is not on the tape"
+            )
+    return PreparedSimulation(tape, batch.not_tradable, batch.not_fractionable)
+
+
+_VENUES: dict[str, VenueFactory] = {"sim": prepare_simulation}
+
+
+def register_venue(name: str, factory: VenueFactory) -> None:
+    """Make ``factory`` the venue called ``name`` (``execute --venue NAME``)."""
+    _VENUES[name] = factory
+
+
+def venue_names() -> tuple[str, ...]:
+    """The registered venues' names, sorted."""
+    return tuple(sorted(_VENUES))
+
+
+def prepare_venue(batch: Batch, settings: Settings) -> PreparedVenue:
+    """The batch's venue, checked against the batch; ``UnknownVenue`` for a name not registered."""
+    factory = _VENUES.get(batch.venue)
+    if factory is None:
+        raise UnknownVenue(f"unknown venue {batch.venue!r}; available: {', '.join(venue_names())}")
+    return factory(batch, settings)
 
 
 def synthetic_session_tape(

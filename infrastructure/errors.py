@@ -49,3 +49,7 @@ class TapeError(InfrastructureError):
 
 class OrdersFileError(InfrastructureError):
     """An orders file is malformed; the message names the row and the field."""
+
+
+class UnknownVenue(InfrastructureError):
+    """No venue is registered under the name asked for."""

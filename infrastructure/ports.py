@@ -1,8 +1,10 @@
-"""The ports the engine talks through: Broker, MarketData and Clock (typing.Protocol)."""
+"""The ports the engine talks through: Broker, MarketData, Clock, AssetDirectory (typing.Protocol),
+and Venue, the set of them one session works through."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -135,3 +137,19 @@ class AssetDirectory(Protocol):
     """Where asset facts come from (the broker's asset list, or the simulated venue)."""
 
     async def asset(self, symbol: str) -> Asset: ...
+
+
+@dataclass(frozen=True)
+class Venue:
+    """The ports one session works through.
+
+    ``rest_market_data`` is the fallback asked when a streamed quote is missing, invalid
+    or suspicious (docs/policy.md); ``session_end`` is when working orders are canceled.
+    """
+
+    broker: Broker
+    market_data: MarketData
+    assets: AssetDirectory
+    clock: Clock
+    rest_market_data: MarketData | None = None
+    session_end: datetime | None = None

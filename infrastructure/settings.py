@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from execledger.infrastructure.database_url import DEFAULT_DATABASE_URL
+from execledger.infrastructure.database_url import DEFAULT_DATABASE_URL, DatabaseUrl, parse_database_url
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -23,3 +23,10 @@ class Settings(BaseSettings):
     lease_ttl_seconds: float = Field(30.0, gt=0)
     #: Orders one session works at once.
     max_active_orders: int = Field(500, ge=1)
+
+    @property
+    def database(self) -> DatabaseUrl:
+        """The ledger's database, parsed (the read models live in the same one)."""
+        return parse_database_url(
+            self.database_url, connect_timeout_seconds=self.database_connect_timeout_seconds
+        )

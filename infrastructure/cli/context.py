@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import typer
-from execledger.infrastructure.database_url import DatabaseUrl, parse_database_url
-from execledger.infrastructure.ledger import Ledger, open_ledger
 from execledger.infrastructure.settings import Settings
 from rich.console import Console
 
@@ -22,16 +20,6 @@ class CliState:
     """Global options, resolved once in the app callback."""
 
     settings: Settings
-
-    @property
-    def database(self) -> DatabaseUrl:
-        return parse_database_url(
-            self.settings.database_url,
-            connect_timeout_seconds=self.settings.database_connect_timeout_seconds,
-        )
-
-    def open_ledger(self) -> Ledger:
-        return open_ledger(self.database)
 
 
 def state_of(ctx: typer.Context) -> CliState:

@@ -6,9 +6,8 @@ from typing import Any
 
 import typer
 from execledger.domain.status import OrderStatus
-from execledger.infrastructure.cli.context import console, error_console, print_json
-from execledger.infrastructure.cli.projections import current_read_models
-from execledger.projections import queries
+from execledger.infrastructure import use_cases
+from execledger.infrastructure.cli.context import console, error_console, print_json, state_of
 from rich.table import Table
 
 STATUSES = ", ".join(status.value for status in OrderStatus)
@@ -23,8 +22,7 @@ def orders(
     """One row per order: quantities, average price, status, limit, re-pegs, ids."""
     if status is not None and status.strip().lower() not in {s.value for s in OrderStatus}:
         raise typer.BadParameter(f"must be one of: {STATUSES}", param_hint="--status")
-    with current_read_models(ctx) as store:
-        rows = queries.orders(store, status=status, symbol=symbol)
+    rows = use_cases.orders(state_of(ctx).settings, status=status, symbol=symbol)
     if as_json:
         print_json(rows)
         return
@@ -65,8 +63,7 @@ def timeline(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array."),
 ) -> None:
     """Every event of the order (or of every order of a correlation id), in order."""
-    with current_read_models(ctx) as store:
-        entries = queries.timeline_of(store, identifier)
+    entries = use_cases.timeline(state_of(ctx).settings, identifier)
     if not entries:
         error_console.print(f"no order matches {identifier!r}")
         raise typer.Exit(1)
@@ -103,8 +100,7 @@ def quality(
     symbol: str | None = typer.Option(None, "--symbol", help="Only this symbol."),
 ) -> None:
     """Execution quality per order: arrival mid, slippage, spread, improvement, times."""
-    with current_read_models(ctx) as store:
-        rows = queries.quality(store, symbol=symbol)
+    rows = use_cases.execution_quality(state_of(ctx).settings, symbol=symbol)
     if as_json:
         print_json(rows)
         return

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import typer
+from execledger.infrastructure import use_cases
 from execledger.infrastructure.cli.context import console, error_console, print_json, state_of
-from execledger.projections import NAMES, ProjectionRunner, ProjectionStore, open_projections
+from execledger.projections import NAMES
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -20,31 +16,6 @@ projections_app = typer.Typer(
 )
 
 
-@contextmanager
-def projection_runner(ctx: typer.Context) -> Iterator[ProjectionRunner]:
-    """A runner over the ledger and read models of the --db database; closed on exit."""
-    state = state_of(ctx)
-    with state.open_ledger() as ledger:
-        store = open_projections(state.database)
-        try:
-            yield ProjectionRunner(ledger, store)
-        finally:
-            store.close()
-
-
-@contextmanager
-def current_read_models(ctx: typer.Context) -> Iterator[ProjectionStore]:
-    """The read models, caught up with the ledger first so they are current."""
-    state = state_of(ctx)
-    with state.open_ledger() as ledger:
-        store = open_projections(state.database)
-        try:
-            ProjectionRunner(ledger, store).catch_up()
-            yield store
-        finally:
-            store.close()
-
-
 @projections_app.command("run")
 def run(
     ctx: typer.Context,
@@ -53,14 +24,9 @@ def run(
     ),
 ) -> None:
     """Follow the ledger, applying new events to every read model, until Ctrl-C."""
-    stop = threading.Event()
-    with projection_runner(ctx) as runner:
-        error_console.print(f"following the ledger every {poll_interval}s; Ctrl-C to stop")
-        try:
-            runner.run_forever(poll_interval, stop)
-        except KeyboardInterrupt:
-            stop.set()
-        _print_status(runner.status(), as_json=False)
+    error_console.print(f"following the ledger every {poll_interval}s; Ctrl-C to stop")
+    rows = use_cases.follow_projections(state_of(ctx).settings, poll_interval_seconds=poll_interval)
+    _print_status(rows, as_json=False)
 
 
 @projections_app.command("rebuild")
@@ -69,28 +35,26 @@ def rebuild(
     name: str | None = typer.Argument(None, help=f"One of: {', '.join(NAMES)} (default: all)."),
 ) -> None:
     """Drop the read model(s) and rebuild from the first event, in batches."""
-    names = [name] if name else None
-    with projection_runner(ctx) as runner:
-        total = runner.ledger_position()
-        started = time.perf_counter()
-        columns = (
-            TextColumn("rebuilding {task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
+    columns = (
+        TextColumn("rebuilding {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=error_console, transient=False) as progress:
+        task = progress.add_task(name or "all projections", total=None)
+
+        def advance(position: int, ledger_position: int) -> None:
+            progress.update(task, completed=position, total=max(ledger_position, 1))
+
+        result = use_cases.rebuild_projections(
+            state_of(ctx).settings, [name] if name else None, progress=advance
         )
-        with Progress(*columns, console=error_console, transient=False) as progress:
-            task = progress.add_task(name or "all projections", total=max(total, 1))
-
-            def advance(position: int, ledger_position: int) -> None:
-                progress.update(task, completed=position, total=max(ledger_position, 1))
-
-            applied = runner.rebuild(names, advance)
-            progress.update(task, completed=progress.tasks[0].total)
-        seconds = time.perf_counter() - started
-    rate = applied / seconds if seconds > 0 else 0.0
+        progress.update(task, completed=progress.tasks[0].total or 1, total=progress.tasks[0].total or 1)
+    rate = result.applied / result.seconds if result.seconds > 0 else 0.0
     console.print(
-        f"rebuilt {name or 'all projections'}: {applied} events in {seconds:.2f}s ({rate:,.0f} events/s)"
+        f"rebuilt {name or 'all projections'}: {result.applied} events "
+        f"in {result.seconds:.2f}s ({rate:,.0f} events/s)"
     )
 
 
@@ -100,8 +64,7 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Print the status as JSON."),
 ) -> None:
     """Each projection's position and lag behind the ledger (in events)."""
-    with projection_runner(ctx) as runner:
-        _print_status(runner.status(), as_json=as_json)
+    _print_status(use_cases.projections_status(state_of(ctx).settings), as_json=as_json)
 
 
 def _print_status(rows: list[dict[str, object]], *, as_json: bool) -> None:

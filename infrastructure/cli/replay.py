@@ -5,7 +5,8 @@ from __future__ import annotations
 from uuid import UUID
 
 import typer
-from execledger.infrastructure.auditing import LedgerReplay, replay_ledger, replay_one
+from execledger.infrastructure import use_cases
+from execledger.infrastructure.auditing import LedgerReplay
 from execledger.infrastructure.cli.context import console, print_json, state_of
 from execledger.infrastructure.time_window import BadArgument, time_window
 from rich.progress import Progress
@@ -21,15 +22,15 @@ def replay(
 ) -> None:
     """Feed each decision's recorded inputs to the policy again; exit 1 if any differs."""
     window = time_window(start, end)
-    with state_of(ctx).open_ledger() as ledger:
-        if order_id:
-            result = replay_one(ledger, _order_id(order_id))
-        else:
-            total = ledger.recorder.max_notification_id() or 0
-            show = not as_json and console.is_terminal and total > 10_000
-            with Progress(console=console, transient=True, disable=not show) as progress:
-                task = progress.add_task("replaying", total=total)
-                result = replay_ledger(ledger, window, lambda at: progress.update(task, completed=at))
+    oid = _order_id(order_id) if order_id else None
+    show = not as_json and console.is_terminal
+    with Progress(console=console, transient=True, disable=not show) as progress:
+        task = progress.add_task("replaying", total=None, visible=False)
+
+        def advance(at: int, total: int) -> None:
+            progress.update(task, completed=at, total=total, visible=total > 10_000)
+
+        result = use_cases.replay(state_of(ctx).settings, oid, window=window, progress=advance)
     if as_json:
         print_json(result.as_json(with_checks=order_id is not None))
     else:

@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from uuid import UUID
 
 import typer
+from execledger.infrastructure import use_cases
 from execledger.infrastructure.cli.context import console, print_json, state_of
-from execledger.infrastructure.database_url import DatabaseUrl
-from execledger.infrastructure.read_model_check import OrderFigures, ReadModelReport, check_read_models
-from execledger.infrastructure.sealing import (
-    KEY_ENV,
-    AuditKey,
-    AuditKeyError,
-    CheckpointFileError,
-    SealTable,
-    load_audit_key,
-    read_checkpoint,
-    write_checkpoint,
-)
-from execledger.infrastructure.verification import VerificationReport, verify_ledger
-from execledger.projections import open_projections
+from execledger.infrastructure.read_model_check import ReadModelReport
+from execledger.infrastructure.sealing import KEY_ENV
+from execledger.infrastructure.verification import VerificationReport
 
 
 def verify(
@@ -41,42 +30,17 @@ def verify(
     ),
 ) -> None:
     """Recompute every hash, link and seal; exit 1 naming the first break."""
-    key = load_audit_key(key_file=key_file)
-    if (checkpoint is not None or seal) and key is None:
-        option = "--checkpoint" if checkpoint is not None else "--seal"
-        raise AuditKeyError(f"{option}: signing needs the audit key (${KEY_ENV} or --key-file)")
-    if checkpoint is not None and checkpoint.exists():
-        raise CheckpointFileError(
-            f"--checkpoint {checkpoint}: the file exists; checkpoints are never overwritten"
-        )
-    previous = read_checkpoint(against) if against is not None else None
-    figures: dict[UUID, OrderFigures] | None = {} if read_models else None
-    with state_of(ctx).open_ledger() as ledger:
-        seals = SealTable(ledger.recorder.datastore)  # type: ignore[attr-defined]
-        report = verify_ledger(ledger, key=key, against=previous, seals=seals, figures=figures)
-        if report.ok and key is not None and (seal or checkpoint is not None):
-            signed = report.head.signed(key)
-            if seal:
-                seals.add(signed)
-            if checkpoint is not None:
-                write_checkpoint(checkpoint, signed)
-    rows = _check_rows(state_of(ctx).database, figures) if figures is not None else None
+    request = use_cases.VerifyRequest(key_file, checkpoint, against, seal, read_models)
+    found = use_cases.verify(state_of(ctx).settings, request)
+    report, rows = found.report, found.read_models
     if as_json:
         print_json({**report.as_json(), "read_models": None if rows is None else rows.as_json()})
     else:
-        _print(report, key)
+        _print(report, keyed=found.keyed)
         if rows is not None:
             _print_rows(rows)
-    if not report.ok or (rows is not None and rows.disagreements):
+    if not found.ok:
         raise typer.Exit(1)
-
-
-def _check_rows(database: DatabaseUrl, figures: dict[UUID, OrderFigures]) -> ReadModelReport:
-    store = open_projections(database)
-    try:
-        return check_read_models(store, figures)
-    finally:
-        store.close()
 
 
 def _print_rows(rows: ReadModelReport) -> None:
@@ -91,7 +55,7 @@ def _print_rows(rows: ReadModelReport) -> None:
         )
 
 
-def _print(report: VerificationReport, key: AuditKey | None) -> None:
+def _print(report: VerificationReport, *, keyed: bool) -> None:
     if report.ok:
         console.print(
             f"ledger verified: {report.orders_checked} orders, {report.events_checked} events, "
@@ -101,7 +65,7 @@ def _print(report: VerificationReport, key: AuditKey | None) -> None:
         first = report.broken[0]
         where = "the ledger" if first.order_id is None else f"order {first.order_id} version {first.version}"
         console.print(f"[bold red]BROKEN[/]: {where}: {first.reason} ({len(report.broken)} break(s))")
-    if key is None:
+    if not keyed:
         console.print("[yellow]not checked[/]: no audit key given, so the keyed seals were not checked")
     elif report.legacy_events:
         console.print(f"{report.legacy_events} event(s) predate keyed sealing (unkeyed chain version 1)")

@@ -6,7 +6,7 @@ import asyncio
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -23,7 +23,7 @@ from execledger.infrastructure.engine.worker import OrderWorker, WorkerContext
 from execledger.infrastructure.errors import InfrastructureError
 from execledger.infrastructure.leases import OrderLeases
 from execledger.infrastructure.ledger import Ledger
-from execledger.infrastructure.ports import AssetDirectory, Broker, Clock, MarketData, OrderUpdate
+from execledger.infrastructure.ports import OrderUpdate, Venue
 from execledger.infrastructure.venue.clock import VirtualClock
 
 log = structlog.get_logger(__name__)
@@ -35,18 +35,6 @@ _OVERRUN = timedelta(hours=1)
 DEFAULT_MAX_ACTIVE_ORDERS = 500
 #: Orders claimed (leased) per transaction, as lanes need them.
 _CLAIM_BATCH = 100
-
-
-@dataclass(frozen=True)
-class Venue:
-    """The ports one session works through."""
-
-    broker: Broker
-    market_data: MarketData
-    assets: AssetDirectory
-    clock: Clock
-    rest_market_data: MarketData | None = None
-    session_end: datetime | None = None
 
 
 @dataclass

@@ -25,7 +25,6 @@ events per second of the two.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import subprocess
@@ -43,16 +42,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
-from execledger.domain.config import ExecutionConfig
-from execledger.infrastructure.bootstrap import (
-    execution_session,
-    following_projections,
-    simulated_venue,
-    synthetic_session_tape,
-)
+from execledger.infrastructure.batch import Batch
+from execledger.infrastructure.bootstrap import following_projections
 from execledger.infrastructure.database_url import parse_database_url
 from execledger.infrastructure.ledger import Ledger, open_ledger
 from execledger.infrastructure.logging import configure_logging
+from execledger.infrastructure.use_cases import work_batch
 from execledger.projections import ProjectionRunner
 
 from tests.rebalance import rebalance_requests, write_rebalance_file
@@ -135,20 +130,17 @@ def run_engine(orders: int, url: str, *, follow: bool) -> dict[str, Any]:
     """One in-process session of ``orders`` rebalance orders into ``url``."""
     ledger = open_ledger(url)
     counter = CountingLedger(ledger)
-    requests = rebalance_requests(orders)
-    tape = synthetic_session_tape(sorted({request.symbol for request in requests}), seed=1)
-    ports, _ = simulated_venue(tape)
-    session = execution_session(ledger, ports, ExecutionConfig(), seed=1)
+    batch = Batch(tuple(rebalance_requests(orders)), seed=1)
     lags: list[float] = []
     started = time.perf_counter()
     if follow:
         with following_projections(ledger, parse_database_url(url), poll_interval_seconds=0.05) as runner:
             with LagProbe(runner, 0.01) as probe:
-                result = asyncio.run(session.run(requests))
+                result = work_batch(ledger, batch)
                 time.sleep(0.5)
             lags = probe.lags_ms(counter.saved)
     else:
-        result = asyncio.run(session.run(requests))
+        result = work_batch(ledger, batch)
     elapsed = time.perf_counter() - started
     ledger.close()
     assert result.all_terminal, "a benchmark session left orders open"

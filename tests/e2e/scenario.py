@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -13,9 +12,10 @@ from execledger.domain.config import ExecutionConfig
 from execledger.domain.order import SmartOrder
 from execledger.domain.order_events import OrderEvent
 from execledger.domain.requests import OrderRequest
-from execledger.infrastructure.bootstrap import execution_session, resume_point, simulated_venue
+from execledger.infrastructure.batch import Batch
 from execledger.infrastructure.engine.session import SessionResult
 from execledger.infrastructure.ledger import Ledger
+from execledger.infrastructure.use_cases import work_batch
 from execledger.infrastructure.venue import load_tape
 
 TAPES = Path(__file__).parent.parent / "fixtures" / "tapes"
@@ -42,14 +42,15 @@ def run_batch(
     not_tradable: Iterable[str] = (),
 ) -> SessionResult:
     """Work ``requests`` on the named tape until every order is terminal."""
-    ports, _ = simulated_venue(
-        load_tape(TAPES / tape),
-        not_fractionable=not_fractionable,
-        not_tradable=not_tradable,
-        start=resume_point(ledger, requests),
+    batch = Batch(
+        tuple(requests),
+        config or ExecutionConfig(),
+        seed=0,
+        tape=tuple(load_tape(TAPES / tape)),
+        not_tradable=frozenset(not_tradable),
+        not_fractionable=frozenset(not_fractionable),
     )
-    session = execution_session(ledger, ports, config or ExecutionConfig())
-    return asyncio.run(session.run(requests))
+    return work_batch(ledger, batch)
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ from typing import Any
 
 from execledger.domain.config import ExecutionConfig
 from execledger.infrastructure.bootstrap import execution_session, simulated_venue
-from execledger.infrastructure.engine.session import Venue
 from execledger.infrastructure.errors import TransientBrokerError
 from execledger.infrastructure.ledger import open_ledger
+from execledger.infrastructure.ports import Venue
 from execledger.infrastructure.venue import SimulatedVenue, load_tape
 
 from tests.e2e.scenario import TAPES, request
