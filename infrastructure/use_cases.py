@@ -38,6 +38,7 @@ from execledger.infrastructure.demo import DEMO_PRICES, demo_requests
 from execledger.infrastructure.engine.session import ProgressCallback, SessionResult
 from execledger.infrastructure.leases import OrderLeases
 from execledger.infrastructure.ledger import Ledger, open_ledger
+from execledger.infrastructure.report_use_cases import best_execution, order_event_records
 from execledger.infrastructure.settings import Settings
 from execledger.projections import ProjectionRunner, ProjectionStore, open_projections, queries
 
@@ -211,12 +212,14 @@ __all__ = [
     "Verification",
     "VerifyRequest",
     "audit_order",
+    "best_execution",
     "current_read_models",
     "demo",
     "demo_batch",
     "execute_batch",
     "execution_quality",
     "follow_projections",
+    "order_event_records",
     "orders",
     "projection_runner",
     "projections_status",

@@ -9,23 +9,16 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
-from uuid import UUID
 
 import typer
-from execledger.domain.order_events import OrderEvent
+from execledger.infrastructure import use_cases
 from execledger.infrastructure.cli.context import state_of
 from execledger.infrastructure.cli.orders import quality
-from execledger.infrastructure.cli.projections import current_read_models
-from execledger.infrastructure.ledger import Ledger, as_order_id
-from execledger.infrastructure.sealing import load_audit_key
-from execledger.infrastructure.time_window import BadArgument, TimeWindow, time_window
-from execledger.infrastructure.verification import verify_ledger
-from execledger.projections import ProjectionStore, execution_quality, order_status
+from execledger.infrastructure.time_window import BadArgument, time_window
 from execledger.projections.reports import best_execution as be
-from execledger.projections.reports.order_events import FIELDS, OrderEventRecords
+from execledger.projections.reports.order_events import FIELDS
 
 report_app = typer.Typer(
     name="report",
@@ -34,11 +27,6 @@ report_app = typer.Typer(
 )
 report_app.command("execution-quality")(quality)
 report_app.command("quality", hidden=True)(quality)
-
-_STATUS = replace(
-    order_status.TABLE,
-    columns=tuple(c for c in order_status.TABLE.columns if c.name in ("order_id", "status")),
-)
 
 
 @report_app.command("best-execution")
@@ -55,7 +43,7 @@ def best_execution(
     if fmt not in ("json", "csv", "html"):
         raise BadArgument(f"--format: must be json, csv or html, not {fmt!r}")
     _check_writable(out)
-    report = build_best_execution(ctx, window, check_chains)
+    report = use_cases.best_execution(state_of(ctx).settings, window, check_chains=check_chains)
     with _output(out) as sink:
         if fmt == "json":
             sink.write(json.dumps(report, indent=2) + "\n")
@@ -67,34 +55,6 @@ def best_execution(
             from execledger.infrastructure.report_html import render_html  # plotly loads slowly: only here
 
             sink.write(render_html(report))
-
-
-def build_best_execution(ctx: typer.Context, window: TimeWindow, check_chains: bool) -> dict[str, Any]:
-    """The best-execution report as JSON-ready data, from read models caught up first."""
-    with current_read_models(ctx) as store, state_of(ctx).open_ledger() as ledger:
-        return best_execution_report(ledger, store, window, check_chains=check_chains)
-
-
-def best_execution_report(
-    ledger: Ledger, store: ProjectionStore, window: TimeWindow, *, check_chains: bool
-) -> dict[str, Any]:
-    """The report over ``store``'s rows (orders requested in ``window``), with the verdict
-    of ``verify`` on ``ledger`` (with the audit key when the environment has one)."""
-    chains: dict[str, Any] = {"verified": None, "keys_checked": False, "events_checked": 0, "breaks": 0}
-    rows = store.select(execution_quality.TABLE, order_by=("requested_at", "order_id"))
-    statuses: dict[UUID, str] = {r["order_id"]: r["status"] for r in store.select(_STATUS)}
-    rows = [r for r in rows if window.holds(r["requested_at"])]
-    position = ledger.recorder.max_notification_id() or 0
-    if check_chains:
-        verified = verify_ledger(ledger, key=load_audit_key())
-        chains = {
-            "verified": verified.ok,
-            "keys_checked": verified.keys_checked,
-            "events_checked": verified.events_checked,
-            "breaks": len(verified.broken),
-        }
-    report = be.as_json(be.best_execution(rows, statuses))
-    return {**report, "window": window.as_json(), "chains": chains, "ledger_position": position}
 
 
 @report_app.command("order-events")
@@ -110,27 +70,16 @@ def order_events(
     if fmt not in ("csv", "jsonl"):
         raise BadArgument(f"--format: must be csv or jsonl, not {fmt!r}")
     _check_writable(out)
-    with state_of(ctx).open_ledger() as ledger, _output(out) as sink:
+    with _output(out) as sink:
         writer = csv.DictWriter(sink, fieldnames=FIELDS) if fmt == "csv" else None
         if writer is not None:
             writer.writeheader()
-        builders: dict[UUID, OrderEventRecords] = {}
-        for notification in ledger.notifications():
-            event = ledger.mapper.to_domain_event(notification)
-            if not isinstance(event, OrderEvent):
-                continue
-            builder = builders.setdefault(as_order_id(notification.originator_id), OrderEventRecords())
-            for record in builder.records(event):
-                if not window.holds(event.occurred_at):
-                    continue
-                ready = {
-                    k: None if v is None else str(v) if not isinstance(v, (bool, int)) else v
-                    for k, v in record.items()
-                }
-                if writer is not None:
-                    writer.writerow(ready)
-                else:
-                    sink.write(json.dumps(ready) + "\n")
+        for record in use_cases.order_event_records(state_of(ctx).settings, window):
+            ready = {k: _plain(v) for k, v in record.items()}
+            if writer is not None:
+                writer.writerow(ready)
+            else:
+                sink.write(json.dumps(ready) + "\n")
 
 
 def _plain(value: Any) -> Any:
