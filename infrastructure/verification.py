@@ -23,7 +23,7 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from execledger.domain.chain import CHAIN_VERSION, GENESIS_HASH, event_hash
+from execledger.domain.chain import CHAIN_VERSION, GENESIS_HASH, canonical, event_hash
 from execledger.infrastructure.ledger import Ledger, as_order_id
 from execledger.infrastructure.read_model_check import OrderFigures
 from execledger.infrastructure.sealing import ROOT_GENESIS, AuditKey, Checkpoint, SealTable, extend_root
@@ -192,6 +192,7 @@ def _check(
         return f"version {notification.originator_version} follows {expected_version - 1}", {}
     plain = ledger.mapper.cipher is None and ledger.mapper.compressor is None
     state = stored_canonical(notification.state) if plain else None
+    fast = state is not None
     if state is None:
         try:
             state = ledger.decode_state(notification.state)
@@ -203,12 +204,12 @@ def _check(
         return "previous_hash does not match the hash of the event before it", state
     fields = {
         **state,
-        "originator_id": notification.originator_id,
+        "originator_id": canonical(notification.originator_id) if fast else notification.originator_id,
         "originator_version": notification.originator_version,
         "topic": notification.topic,
     }
     try:
-        recomputed = event_hash(fields)
+        recomputed = event_hash(fields, canonical_form=fast)
     except (TypeError, ValueError) as error:
         return f"stored fields cannot be hashed: {error}", state
     if recomputed != recorded:
