@@ -158,7 +158,8 @@ class RebuildResult:
 def rebuild_projections(
     settings: Settings, names: Sequence[str] | None = None, *, progress: RebuildProgress | None = None
 ) -> RebuildResult:
-    """Drop the named read models (default: all) and rebuild them from the first event."""
+    """Rebuild the named read models (default: all) from the first event, blue/green: reads
+    use the serving ones until the rebuilt ones are swapped in; a killed rebuild resumes."""
     with projection_runner(settings) as runner:
         started = time.perf_counter()
         applied = runner.rebuild(list(names) if names else None, progress)
@@ -169,6 +170,12 @@ def projections_status(settings: Settings) -> Rows:
     """Each read model's position and lag behind the ledger (in events)."""
     with projection_runner(settings) as runner:
         return runner.status()
+
+
+def projection_errors(settings: Settings) -> Rows:
+    """Events the read models set aside as poison: projection, position, order id, version, error."""
+    with projection_runner(settings) as runner:
+        return queries.projection_errors(runner.store)
 
 
 def follow_projections(
@@ -221,6 +228,7 @@ __all__ = [
     "follow_projections",
     "order_event_records",
     "orders",
+    "projection_errors",
     "projection_runner",
     "projections_status",
     "rebuild_projections",

@@ -42,6 +42,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import resolve_topic
 from execledger.domain.topics import register_legacy_topics
+from execledger.projections.poison import Undecodable, describe
 from execledger.projections.values import BOOKKEEPING_FIELDS, business_fields_json
 
 #: A stored event as read from the ledger: (notification id, originator id, version, topic, state).
@@ -169,22 +170,31 @@ class EventDecoder:
                     self._time_tag = name
 
     def decode(self, rows: Sequence[RawEvent]) -> list[Decoded]:
-        """The events of ``rows``, in order."""
-        if not self._fast:
-            return [self._slow(row) for row in rows]
+        """The events of ``rows``, in order; one that cannot be decoded (unknown topic,
+        invalid JSON, a field the event class refuses) comes as an ``Undecodable``."""
         ids: dict[Any, Any] = {}  # an order's events come in runs: convert its id once
         decoded = []
         for row in rows:
             try:
-                decoded.append(self._decode(row, ids, False))
-            except _Floats:
-                try:
-                    decoded.append(self._decode(row, ids, True))
-                except _Unknown:
-                    decoded.append(self._slow(row))
-            except _Unknown:
-                decoded.append(self._slow(row))
+                decoded.append(self._one(row, ids))
+            except Exception as error:  # decoding is pure: the same row always fails alike
+                position, originator_id, version = row[0], row[1], row[2]
+                poison = Undecodable(originator_id, version, describe(error))
+                decoded.append(Decoded(position, poison, None, originator_id))
         return decoded
+
+    def _one(self, row: RawEvent, ids: dict[Any, Any]) -> Decoded:
+        if not self._fast:
+            return self._slow(row)
+        try:
+            return self._decode(row, ids, False)
+        except _Floats:
+            try:
+                return self._decode(row, ids, True)
+            except _Unknown:
+                return self._slow(row)
+        except _Unknown:
+            return self._slow(row)
 
     def decode_notifications(self, notifications: Sequence[Notification]) -> list[Decoded]:
         """The events of library notifications, in order."""

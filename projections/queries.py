@@ -11,7 +11,8 @@ from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
-from execledger.projections import execution_quality, order_status, timeline
+from execledger.projections import execution_quality, generation, order_status, poison, timeline
+from execledger.projections.registry import ALL_PROJECTIONS
 from execledger.projections.schema import Row, Table
 from execledger.projections.store import ProjectionStore
 from execledger.projections.values import json_ready
@@ -86,7 +87,8 @@ def orders(
     if symbol:
         where["symbol"] = symbol.strip().upper()
     rows = store.select(_ORDERS_TABLE, where, order_by=("created_at", "order_id"))
-    return [_pick(row, ORDER_KEYS) for row in rows]
+    untrusted = untrusted_order_ids(store)
+    return [_trusted(_pick(row, ORDER_KEYS), untrusted) for row in rows]
 
 
 def order_ids_for(store: ProjectionStore, identifier: str) -> list[UUID]:
@@ -113,9 +115,10 @@ def order_ids_for(store: ProjectionStore, identifier: str) -> list[UUID]:
 def timeline_of(store: ProjectionStore, identifier: str) -> list[dict[str, Any]]:
     """Every event of the order(s) the id names, order by order, in version order."""
     result: list[dict[str, Any]] = []
+    untrusted = untrusted_order_ids(store)
     for order_id in order_ids_for(store, identifier):
         rows = store.select(timeline.TABLE, {"order_id": order_id}, order_by=("version",))
-        result.extend(timeline_entry(row) for row in rows)
+        result.extend(_trusted(timeline_entry(row), untrusted) for row in rows)
     return result
 
 
@@ -132,6 +135,32 @@ def quality(store: ProjectionStore, *, symbol: str | None = None) -> list[dict[s
     where = {"symbol": symbol.strip().upper()} if symbol else {}
     rows = store.select(_QUALITY_TABLE, where, order_by=("requested_at", "order_id"))
     return [_pick(row, QUALITY_KEYS) for row in rows]
+
+
+def projection_errors(store: ProjectionStore) -> list[dict[str, Any]]:
+    """Every event the serving read models set aside as poison (``projections status``,
+    ``verify``): projection, position, order id, version, error."""
+    generations = store.generations()
+    serving = {
+        generation.tracking_name(p.name, generation.serving_generation(p, generations)): p.name
+        for p in ALL_PROJECTIONS
+    }
+    rows = store.select(poison.TABLE, order_by=("position", "projection"))
+    return [
+        {**_pick(row, poison.TABLE.column_names), "projection": serving[row["projection"]]}
+        for row in rows
+        if row["projection"] in serving
+    ]
+
+
+def untrusted_order_ids(store: ProjectionStore) -> frozenset[str]:
+    """Orders with an event the read models could not apply: their rows may be wrong."""
+    return frozenset(row["order_id"] for row in projection_errors(store) if row["order_id"])
+
+
+def _trusted(entry: dict[str, Any], untrusted: frozenset[str]) -> dict[str, Any]:
+    entry["trustworthy"] = entry["order_id"] not in untrusted
+    return entry
 
 
 def _pick(row: Row, keys: tuple[str, ...]) -> dict[str, Any]:

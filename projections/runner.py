@@ -23,13 +23,17 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from eventsourcing.persistence import Notification
 from execledger.domain.order_events import OrderEvent, Requested
+from execledger.projections import generation, poison
 from execledger.projections.decoding import Decoded, EventDecoder, RawEvent, order_key
-from execledger.projections.projection import Projection
+from execledger.projections.generation import Generations, ProjectionAt
+from execledger.projections.poison import Undecodable, describe
+from execledger.projections.projection import Projection, tables_of
 from execledger.projections.registry import ALL_PROJECTIONS, select_projections
 from execledger.projections.schema import Row
 from execledger.projections.store import ProjectionStore, StoreTransaction
@@ -38,6 +42,21 @@ DEFAULT_BATCH_SIZE = 2000
 #: Rows of one projection kept between batches; past this the cache starts again.
 CACHE_ROWS = 10_000
 ProgressCallback = Callable[[int, int], None]  # (position reached, ledger position)
+
+
+class _Moved(Exception):
+    """The generations changed under a batch (a rebuild swapped in): read again."""
+
+
+class FoldFailed(Exception):
+    """A projection's fold raised on an event (the batch is then applied event by event)."""
+
+    def __init__(self, projection: str, error: Exception) -> None:
+        super().__init__(f"{projection}: {describe(error)}")
+
+
+def _reason(error: BaseException) -> str:
+    return str(error) if isinstance(error, FoldFailed) else describe(error)
 
 
 class FollowedLedger(Protocol):
@@ -70,8 +89,14 @@ class ProjectionRunner:
         self.error: BaseException | None = None
         self._decoder = EventDecoder(ledger.mapper)
         self._events_table = store.events_table_of(ledger.recorder)
+        self._refusals: tuple[type[BaseException], ...] = (FoldFailed, *store.refusals)
         self._caches: dict[str, dict[Any, Row]] = {}
         self._cached_at: dict[str, int] = {}
+
+    @property
+    def store(self) -> ProjectionStore:
+        """The read models this runner writes."""
+        return self._store
 
     # ---- following ----------------------------------------------------------------
 
@@ -82,7 +107,7 @@ class ProjectionRunner:
     def process(self, notifications: Sequence[Notification]) -> int:
         """Apply one delivered batch (already-applied events are skipped)."""
         with self._lock:
-            return self._apply(self._projections, self._decoder.decode_notifications(notifications))
+            return self._apply(self._projections, False, self._decoder.decode_notifications(notifications), 0)
 
     def run_forever(self, poll_interval_seconds: float, stop_event: threading.Event) -> None:
         """Catch up, then poll every ``poll_interval_seconds`` until ``stop_event`` is set."""
@@ -116,11 +141,17 @@ class ProjectionRunner:
     def rebuild(
         self, names: Sequence[str] | None = None, progress_callback: ProgressCallback | None = None
     ) -> int:
-        """Drop the named projections (all by default) and rebuild them from the first event."""
+        """Rebuild the named projections (all by default) from the first event, blue/green.
+
+        The rebuild writes a new generation of the tables, with its own tracking, while
+        reads and followers keep using the serving one; once it has caught up, one
+        transaction makes it serve and drops the old one. A rebuild that fails or is
+        killed leaves the serving generation as it was; the next ``rebuild`` resumes it.
+        Returns the number of events applied to the new generation by this call.
+        """
         chosen = tuple(p for p in select_projections(names) if p in self._projections)
         with self._lock:
-            self._forget()
-            self._store.reset(chosen, indexes=False)
+            building = self._begin_generation(chosen)
         collecting = gc.isenabled()
         try:
             if collecting:
@@ -128,14 +159,15 @@ class ProjectionRunner:
                 # collector would walk the whole growing heap again and again.
                 gc.disable()
             with self._store.bulk_loading():
-                applied = self._catch_up(chosen, progress_callback)
+                applied = self._catch_up(chosen, progress_callback, building=True)
         finally:
             if collecting:
                 gc.enable()
         with self._lock:
             # The secondary indexes (and the timeline's key), built once over all the rows.
-            # A rebuild killed before this gets them from the next ensure (open_projections).
-            self._store.ensure(chosen)
+            self._store.index([table for p in building for table in tables_of(p)])
+        while not self._swap(chosen):
+            applied += self._catch_up(chosen, None, building=True)  # followers moved on meanwhile
         return applied
 
     def ledger_position(self) -> int:
@@ -143,18 +175,95 @@ class ProjectionRunner:
         return int(self._ledger.recorder.max_notification_id() or 0)
 
     def status(self) -> list[dict[str, Any]]:
-        """Each projection's position and how many events it is behind the ledger."""
+        """Each projection's serving generation (and the one being rebuilt, if any): position,
+        events behind the ledger, events set aside as poison."""
         ledger_position = self.ledger_position()
         positions = self._store.positions()
-        return [
-            {
-                "name": p.name,
-                "position": positions.get(p.name, 0),
-                "ledger_position": ledger_position,
-                "lag": max(0, ledger_position - positions.get(p.name, 0)),
-            }
-            for p in self._projections
-        ]
+        generations = self._store.generations()
+        errors = Counter(row["projection"] for row in self._store.select(poison.TABLE))
+        rows = []
+        for projection in self._projections:
+            serving = generation.serving_generation(projection, generations)
+            building = generation.building_generation(projection, generations)
+            for number, role in ((serving, "serving"), (building, "rebuilding")):
+                if number is None:
+                    continue
+                name = generation.tracking_name(projection.name, number)
+                rows.append(
+                    {
+                        "name": projection.name,
+                        "generation": number,
+                        "role": role,
+                        "position": positions.get(name, 0),
+                        "ledger_position": ledger_position,
+                        "lag": max(0, ledger_position - positions.get(name, 0)),
+                        "errors": errors.get(name, 0),
+                    }
+                )
+        return rows
+
+    # ---- generations ------------------------------------------------------------------
+
+    def _begin_generation(self, projections: Sequence[Projection]) -> list[ProjectionAt]:
+        """The generation each projection is being rebuilt into: the unfinished one a killed
+        rebuild left (resumed), else a new, empty one."""
+        building = []
+        with self._store.transaction() as tx:
+            generations = tx.generations()
+            for projection in projections:
+                current = generations.get(projection.state_table.name, generation.NONE)
+                if current.building is not None:
+                    building.append(generation.at(projection, current.building, serving=False))
+                    continue
+                new = generation.at(projection, current.serving + 1, serving=False)
+                tx.forget(new.name)
+                for table in tables_of(new):
+                    tx.drop(table)
+                    tx.create(table, indexes=False)
+                tx.set_position(new.name, 0)
+                for table in tables_of(projection):
+                    tx.set_generations(table.name, Generations(current.serving, new.generation))
+                building.append(new)
+        return building
+
+    def _swap(self, projections: Sequence[Projection]) -> bool:
+        """Make the rebuilt generations serve, if each is at least as far as the serving one
+        (in the same transaction that locks the followers out), and drop the old ones."""
+        with self._lock, self._store.transaction() as tx:
+            positions = tx.positions()
+            generations = tx.generations()
+            pairs = []
+            for projection in projections:
+                current = generations.get(projection.state_table.name, generation.NONE)
+                if current.building is None:
+                    continue  # swapped by a concurrent rebuild
+                old = generation.at(projection, current.serving, serving=True)
+                new = generation.at(projection, current.building, serving=False)
+                if positions.get(new.name, 0) < positions.get(old.name, 0):
+                    return False
+                pairs.append((projection, old, new))
+            for projection, old, new in pairs:
+                for table, built in zip(tables_of(old), tables_of(new), strict=True):
+                    tx.drop(table)
+                    tx.rename(built, table.name)
+                for table in tables_of(projection):
+                    tx.set_generations(table.name, Generations(new.generation, None))
+                tx.forget(old.name)
+        self._forget()
+        return True
+
+    def _placed(
+        self, projections: Sequence[Projection], generations: Mapping[str, Generations], building: bool
+    ) -> list[ProjectionAt]:
+        """The projections at the generation this work writes: serving, or being rebuilt."""
+        placed = []
+        for projection in projections:
+            current = generations.get(projection.state_table.name, generation.NONE)
+            number = current.building if building else current.serving
+            if number is None:
+                raise _Moved  # the rebuild was swapped in by another runner
+            placed.append(generation.at(projection, number, serving=not building))
+        return placed
 
     # ---- the work -------------------------------------------------------------------
 
@@ -165,16 +274,25 @@ class ProjectionRunner:
             self.error = error
             raise
 
-    def _catch_up(self, projections: Sequence[Projection], progress: ProgressCallback | None) -> int:
+    def _catch_up(
+        self, projections: Sequence[Projection], progress: ProgressCallback | None, *, building: bool = False
+    ) -> int:
         total = 0
         while True:
             with self._lock:
+                try:
+                    placed = self._placed(projections, self._store.generations(), building)
+                except _Moved:
+                    return total
                 positions = self._store.positions()
-                start = min(positions.get(p.name, 0) for p in projections) + 1
+                start = min(positions.get(p.name, 0) for p in placed) + 1
                 rows = self._read(start)
                 if not rows:
                     return total
-                total += self._apply(projections, self._decoder.decode(rows))
+                try:
+                    total += self._apply(projections, building, self._decoder.decode(rows), start)
+                except _Moved:
+                    continue  # a swap changed the generations: read again from the new positions
             if progress is not None:
                 progress(rows[-1][0], self.ledger_position())
             if len(rows) < self._batch_size:
@@ -187,20 +305,59 @@ class ProjectionRunner:
         notifications = self._ledger.recorder.select_notifications(start, self._batch_size)
         return [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in notifications]
 
-    def _apply(self, projections: Sequence[Projection], events: list[Decoded]) -> int:
+    def _apply(
+        self, projections: Sequence[Projection], building: bool, events: list[Decoded], start: int
+    ) -> int:
+        """Apply a batch in one transaction; if an event in it is refused (its fold raises,
+        or the database rejects a value), apply the batch event by event instead and set
+        each refused event aside in ``projection_errors``, so the read side goes on.
+        ``start``: the position the events were read from (0: delivered, not read)."""
         if not events:
             return 0
+        try:
+            return self._apply_batch(projections, building, events, start)
+        except self._refusals:
+            pass
+        applied = 0
+        for decoded in events:
+            try:
+                applied += self._apply_batch(projections, building, [decoded], start)
+            except self._refusals as error:
+                applied += self._set_aside(projections, building, decoded, _reason(error))
+        return applied
+
+    def _apply_batch(
+        self, projections: Sequence[Projection], building: bool, events: list[Decoded], start: int
+    ) -> int:
         last = events[-1].position
         order_events = [d for d in events if isinstance(d.event, OrderEvent)]
+        poisoned = [d for d in events if isinstance(d.event, Undecodable)]
         try:
             with self._store.transaction() as tx:
+                placed = self._placed(projections, tx.generations(), building)
                 positions = tx.positions()
-                lowest = min(positions.get(p.name, 0) for p in projections)
-                for projection in projections:
+                lowest = min(positions.get(p.name, 0) for p in placed)
+                if lowest < start - 1:
+                    raise _Moved  # read from past a tracked position (a swap happened): read again
+                for projection in placed:
                     position = positions.get(projection.name, 0)
                     cache = self._cache_for(projection.name, position)
                     fresh = [d for d in order_events if d.position > position]
                     _fold_into(tx, projection, fresh, cache)
+                    tx.upsert(
+                        poison.TABLE,
+                        [
+                            poison.error_row(
+                                projection.name,
+                                d.position,
+                                d.event.originator_id,
+                                d.event.originator_version,
+                                d.event.error,
+                            )
+                            for d in poisoned
+                            if d.position > position
+                        ],
+                    )
                     if last > position:
                         tx.set_position(projection.name, last)
                         self._cached_at[projection.name] = last
@@ -210,6 +367,27 @@ class ProjectionRunner:
             self._forget()  # folds may have changed cached rows the rollback undid
             raise
         return sum(1 for d in events if d.position > lowest)
+
+    def _set_aside(
+        self, projections: Sequence[Projection], building: bool, decoded: Decoded, error: str
+    ) -> int:
+        """Record the event as poison for each projection not yet past it, and pass it."""
+        event = decoded.event
+        with self._store.transaction() as tx:
+            placed = self._placed(projections, tx.generations(), building)
+            positions = tx.positions()
+            behind = [p for p in placed if positions.get(p.name, 0) < decoded.position]
+            for projection in behind:
+                row = poison.error_row(
+                    projection.name,
+                    decoded.position,
+                    getattr(event, "originator_id", None),
+                    getattr(event, "originator_version", None),
+                    error,
+                )
+                tx.upsert(poison.TABLE, [row])
+                tx.set_position(projection.name, decoded.position)
+        return 1 if behind else 0
 
     # ---- the per-projection row cache -------------------------------------------------
 
@@ -259,10 +437,13 @@ def _fold_into(
                 continue  # an order whose creation this projection never saw
         elif event.originator_version <= state["version"]:
             continue  # already applied
-        if wants_fields:
-            state, log_row = fold(state, event, position, fields_json)
-        else:
-            state, log_row = fold(state, event, position)
+        try:
+            if wants_fields:
+                state, log_row = fold(state, event, position, fields_json)
+            else:
+                state, log_row = fold(state, event, position)
+        except Exception as error:  # a fold is pure: this event fails alike every time
+            raise FoldFailed(projection.name, error) from error
         states[key] = changed[key] = state
         if log_row is not None:
             appended.append(log_row)

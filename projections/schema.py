@@ -58,11 +58,12 @@ class Table:
     key: tuple[str, ...]
     indexes: tuple[Index, ...] = ()
     append_only: bool = False
+    key_index: str = ""
 
     @property
     def key_index_name(self) -> str:
         """The unique index that holds an append-only table's key."""
-        return f"{self.name}_key"
+        return self.key_index or f"{self.name}_key"
 
     @property
     def column_names(self) -> tuple[str, ...]:

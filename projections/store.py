@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from execledger.projections.generation import Generations
 from execledger.projections.projection import Projection
 from execledger.projections.schema import Row, Table
 
@@ -41,9 +42,37 @@ class StoreTransaction(Protocol):
         """Advance the projection's tracked position."""
         ...
 
+    def generations(self) -> dict[str, Generations]:
+        """Per table name, the serving and building generations (as of this transaction)."""
+        ...
+
+    def set_generations(self, table_name: str, generations: Generations) -> None:
+        """Record the table's serving and building generations."""
+        ...
+
+    def create(self, table: Table, *, indexes: bool) -> None:
+        """Create the table if missing (with its secondary indexes, or without: built later)."""
+        ...
+
+    def drop(self, table: Table) -> None:
+        """Drop the table if it exists."""
+        ...
+
+    def rename(self, table: Table, name: str) -> None:
+        """Rename the table (its indexes keep their names)."""
+        ...
+
+    def forget(self, name: str) -> None:
+        """Delete a tracking name's position and its recorded errors."""
+        ...
+
 
 class ProjectionStore(Protocol):
     """The read-model tables and their tracking, in the ledger's own database."""
+
+    #: Exceptions meaning the database refused a row's values (not that it is unavailable):
+    #: the runner then sets the offending event aside as poison instead of stopping.
+    refusals: tuple[type[BaseException], ...]
 
     def ensure(self, projections: Sequence[Projection]) -> None:
         """Create missing tables, indexes and tracking rows (idempotent)."""
@@ -57,14 +86,12 @@ class ProjectionStore(Protocol):
         """Each projection's tracked position (0: nothing applied)."""
         ...
 
-    def reset(self, projections: Sequence[Projection], *, indexes: bool = True) -> None:
-        """Drop and recreate the projections' tables and set their positions to 0.
+    def generations(self) -> dict[str, Generations]:
+        """Per table name, the generation serving reads and the one being rebuilt."""
+        ...
 
-        With ``indexes=False`` the secondary indexes are left out (a rebuild fills the
-        tables first and then ``ensure`` builds them, much faster than row by row; if
-        the rebuild is killed, the next ``ensure``, run whenever the store is opened,
-        builds them). The primary keys are always there.
-        """
+    def index(self, tables: Sequence[Table]) -> None:
+        """Build the tables' missing indexes (a rebuild fills its tables first, then this)."""
         ...
 
     def select(

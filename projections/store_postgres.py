@@ -17,7 +17,9 @@ from typing import Any
 
 import psycopg
 from eventsourcing.postgres import PostgresApplicationRecorder
+from execledger.projections import generation, poison
 from execledger.projections.errors import ProjectionStoreUnavailable
+from execledger.projections.generation import Generations, serving_generation
 from execledger.projections.projection import Projection, tables_of
 from execledger.projections.schema import Kind, Row, Table
 from execledger.projections.store import TRACKING_TABLE_NAME
@@ -130,6 +132,35 @@ class PostgresTransaction:
             (name, position),
         )
 
+    def generations(self) -> dict[str, Generations]:
+        return self._store.read_generations(self._cursor)
+
+    def set_generations(self, table_name: str, generations: Generations) -> None:
+        self._cursor.execute(
+            f"INSERT INTO {self._store.qualified(generation.TABLE.name)} (table_name, serving, building) "
+            "VALUES (%s, %s, %s) ON CONFLICT (table_name) DO UPDATE "
+            "SET serving = EXCLUDED.serving, building = EXCLUDED.building",
+            (table_name, *generations),
+        )
+
+    def create(self, table: Table, *, indexes: bool) -> None:
+        self._cursor.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
+        self._store.create(self._cursor, table, indexes=indexes)
+
+    def drop(self, table: Table) -> None:
+        self._cursor.execute(f"DROP TABLE IF EXISTS {self._store.qualified(table.name)}")
+
+    def rename(self, table: Table, name: str) -> None:
+        self._cursor.execute(f"ALTER TABLE {self._store.qualified(table.name)} RENAME TO {name}")
+
+    def forget(self, name: str) -> None:
+        self._cursor.execute(
+            f"DELETE FROM {self._store.qualified(TRACKING_TABLE_NAME)} WHERE name = %s", (name,)
+        )
+        self._cursor.execute(
+            f"DELETE FROM {self._store.qualified(poison.TABLE.name)} WHERE projection = %s", (name,)
+        )
+
     def _copy(self, target: str, table: Table, rows: Sequence[Row]) -> None:
         codec = self._store.codec(table)
         with self._cursor.copy(f"COPY {target} ({', '.join(codec.names)}) FROM STDIN") as copy:
@@ -139,6 +170,9 @@ class PostgresTransaction:
 
 class PostgresProjectionStore:
     """Read models and tracking in the ledger's PostgreSQL database and schema."""
+
+    #: A value PostgreSQL refuses (a NUL in text, a number out of range) or a key it rejects.
+    refusals: tuple[type[BaseException], ...] = (psycopg.DataError, psycopg.IntegrityError)
 
     def __init__(self, conninfo: Mapping[str, Any], schema: str = "") -> None:
         try:
@@ -175,14 +209,31 @@ class PostgresProjectionStore:
                 f"CREATE TABLE IF NOT EXISTS {self.qualified(TRACKING_TABLE_NAME)} "
                 "(name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
             )
+            self.create(cursor, poison.TABLE)
+            self.create(cursor, generation.TABLE)
+            serving = self.read_generations(cursor)
             for projection in projections:
-                for table in tables_of(projection):
-                    self._create(cursor, table)
+                at = generation.at(projection, serving_generation(projection, serving), serving=True)
+                for table in tables_of(at):
+                    self.create(cursor, table)
                 cursor.execute(
                     f"INSERT INTO {self.qualified(TRACKING_TABLE_NAME)} (name, position) "
                     "VALUES (%s, 0) ON CONFLICT (name) DO NOTHING",
-                    (projection.name,),
+                    (at.name,),
                 )
+
+    def index(self, tables: Sequence[Table]) -> None:
+        with self.transaction() as tx:
+            for table in tables:
+                tx.create(table, indexes=True)
+
+    def read_generations(self, cursor: psycopg.Cursor[Any]) -> dict[str, Generations]:
+        cursor.execute(f"SELECT table_name, serving, building FROM {self.qualified(generation.TABLE.name)}")
+        return {name: Generations(serving, building) for name, serving, building in cursor.fetchall()}
+
+    def generations(self) -> dict[str, Generations]:
+        with self._lock, self.connection.cursor() as cursor:
+            return self.read_generations(cursor)
 
     @contextmanager
     def bulk_loading(self) -> Iterator[None]:
@@ -204,17 +255,6 @@ class PostgresProjectionStore:
         with self._lock, self.connection.cursor() as cursor:
             cursor.execute(f"SELECT name, position FROM {self.qualified(TRACKING_TABLE_NAME)}")
             return {name: position for name, position in cursor.fetchall()}
-
-    def reset(self, projections: Sequence[Projection], *, indexes: bool = True) -> None:
-        with self.transaction() as tx:
-            tx.positions()  # lock the tracking rows: no runner applies a batch meanwhile
-            cursor = tx._cursor
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK_KEY,))
-            for projection in projections:
-                for table in tables_of(projection):
-                    cursor.execute(f"DROP TABLE IF EXISTS {self.qualified(table.name)}")
-                    self._create(cursor, table, indexes=indexes)
-                tx.set_position(projection.name, 0)
 
     def select(
         self,
@@ -274,7 +314,8 @@ class PostgresProjectionStore:
         )
         return cursor.fetchone() is not None
 
-    def _create(self, cursor: psycopg.Cursor[Any], table: Table, *, indexes: bool = True) -> None:
+    def create(self, cursor: psycopg.Cursor[Any], table: Table, *, indexes: bool = True) -> None:
+        """Create the table if missing, and (``indexes``) its missing indexes."""
         columns = [f"{c.name} {_TYPES[c.kind]}{'' if c.nullable else ' NOT NULL'}" for c in table.columns]
         if not table.append_only:
             columns.append(f"PRIMARY KEY ({', '.join(table.key)})")

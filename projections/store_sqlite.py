@@ -20,7 +20,9 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.sqlite import SQLiteApplicationRecorder
+from execledger.projections import generation, poison
 from execledger.projections.errors import ProjectionStoreUnavailable
+from execledger.projections.generation import Generations, serving_generation
 from execledger.projections.projection import Projection, tables_of
 from execledger.projections.schema import Kind, Row, Table
 from execledger.projections.store import TRACKING_TABLE_NAME
@@ -182,6 +184,29 @@ class SQLiteTransaction:
             (name, position),
         )
 
+    def generations(self) -> dict[str, Generations]:
+        return self._store.read_generations()
+
+    def set_generations(self, table_name: str, generations: Generations) -> None:
+        self._connection.execute(
+            f"INSERT OR REPLACE INTO {generation.TABLE.name} (table_name, serving, building) "
+            "VALUES (?, ?, ?)",
+            (table_name, *generations),
+        )
+
+    def create(self, table: Table, *, indexes: bool) -> None:
+        self._store.create(table, indexes=indexes)
+
+    def drop(self, table: Table) -> None:
+        self._connection.execute(f"DROP TABLE IF EXISTS {table.name}")
+
+    def rename(self, table: Table, name: str) -> None:
+        self._connection.execute(f"ALTER TABLE {table.name} RENAME TO {name}")
+
+    def forget(self, name: str) -> None:
+        self._connection.execute(f"DELETE FROM {TRACKING_TABLE_NAME} WHERE name = ?", (name,))
+        self._connection.execute(f"DELETE FROM {poison.TABLE.name} WHERE projection = ?", (name,))
+
     def _write(self, verb: str, table: Table, rows: Sequence[Row]) -> None:
         if not rows:
             return
@@ -196,6 +221,9 @@ class SQLiteTransaction:
 
 class SQLiteProjectionStore:
     """Read models and tracking in one SQLite file (the ledger's)."""
+
+    #: A value SQLite cannot store (an integer past 64 bits) or a key it rejects.
+    refusals: tuple[type[BaseException], ...] = (OverflowError, sqlite3.IntegrityError, sqlite3.DataError)
 
     def __init__(self, path: str, busy_timeout_seconds: float = BUSY_TIMEOUT_SECONDS) -> None:
         if path == ":memory:" or path.startswith("file:"):
@@ -232,13 +260,30 @@ class SQLiteProjectionStore:
                 f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE_NAME} "
                 "(name TEXT PRIMARY KEY, position INTEGER NOT NULL)"
             )
+            self.create(poison.TABLE)
+            self.create(generation.TABLE)
+            serving = self.read_generations()
             for projection in projections:
-                for table in tables_of(projection):
-                    self._create(table)
+                at = generation.at(projection, serving_generation(projection, serving), serving=True)
+                for table in tables_of(at):
+                    self.create(table)
                 self.connection.execute(
                     f"INSERT OR IGNORE INTO {TRACKING_TABLE_NAME} (name, position) VALUES (?, 0)",
-                    (projection.name,),
+                    (at.name,),
                 )
+
+    def index(self, tables: Sequence[Table]) -> None:
+        with self.transaction():
+            for table in tables:
+                self.create(table)
+
+    def read_generations(self) -> dict[str, Generations]:
+        rows = self.connection.execute(f"SELECT table_name, serving, building FROM {generation.TABLE.name}")
+        return {name: Generations(serving, building) for name, serving, building in rows}
+
+    def generations(self) -> dict[str, Generations]:
+        with self._lock:
+            return self.read_generations()
 
     @contextmanager
     def transaction(self) -> Iterator[SQLiteTransaction]:
@@ -258,14 +303,6 @@ class SQLiteProjectionStore:
     def positions(self) -> dict[str, int]:
         with self._lock:
             return self.read_positions()
-
-    def reset(self, projections: Sequence[Projection], *, indexes: bool = True) -> None:
-        with self.transaction() as tx:
-            for projection in projections:
-                for table in tables_of(projection):
-                    self.connection.execute(f"DROP TABLE IF EXISTS {table.name}")
-                    self._create(table, indexes=indexes)
-                tx.set_position(projection.name, 0)
 
     def select(
         self,
@@ -349,7 +386,8 @@ class SQLiteProjectionStore:
     def _has_primary_key(self, table: Table) -> bool:
         return any(row[5] for row in self.connection.execute(f"PRAGMA table_info({table.name})"))
 
-    def _create(self, table: Table, *, indexes: bool = True) -> None:
+    def create(self, table: Table, *, indexes: bool = True) -> None:
+        """Create the table if missing, and (``indexes``) its missing indexes."""
         columns = [f"{c.name} {_TYPES[c.kind]}{'' if c.nullable else ' NOT NULL'}" for c in table.columns]
         if not table.append_only:
             columns.append(f"PRIMARY KEY ({', '.join(table.key)})")

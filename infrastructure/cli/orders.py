@@ -47,7 +47,7 @@ def orders(
             row["quantity"],
             row["filled_quantity"],
             _text(row["average_fill_price"]),
-            row["status"],
+            row["status"] if row["trustworthy"] else f"[red]{row['status']} (NOT trustworthy)[/]",
             _text(row["limit_price"]),
             str(row["repegs"]),
             "yes" if row["escalated"] else "",
@@ -67,6 +67,12 @@ def timeline(
     if not entries:
         error_console.print(f"no order matches {identifier!r}")
         raise typer.Exit(1)
+    untrusted = sorted({entry["order_id"] for entry in entries if not entry["trustworthy"]})
+    for order_id in untrusted:
+        error_console.print(
+            f"[red]order {order_id}: an event could not be projected; this timeline is NOT "
+            "trustworthy (see execledger projections status)[/]"
+        )
     if as_json:
         print_json(entries)
         return

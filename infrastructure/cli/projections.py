@@ -34,7 +34,10 @@ def rebuild(
     ctx: typer.Context,
     name: str | None = typer.Argument(None, help=f"One of: {', '.join(NAMES)} (default: all)."),
 ) -> None:
-    """Drop the read model(s) and rebuild from the first event, in batches."""
+    """Rebuild the read model(s) from the first event beside the serving ones, then swap.
+
+    Reads keep using the serving read models meanwhile; an interrupted rebuild leaves
+    them as they were, and running this again resumes it."""
     columns = (
         TextColumn("rebuilding {task.description}"),
         BarColumn(),
@@ -64,21 +67,47 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Print the status as JSON."),
 ) -> None:
     """Each projection's position and lag behind the ledger (in events)."""
-    _print_status(use_cases.projections_status(state_of(ctx).settings), as_json=as_json)
+    settings = state_of(ctx).settings
+    _print_status(use_cases.projections_status(settings), as_json=as_json)
+    if not as_json:
+        _print_errors(use_cases.projection_errors(settings))
 
 
 def _print_status(rows: list[dict[str, object]], *, as_json: bool) -> None:
     if as_json:
         print_json(rows)
         return
-    table = Table("projection", "position", "ledger position", "lag")
+    table = Table("projection", "generation", "role", "position", "ledger position", "lag", "errors")
     for row in rows:
         lag = row["lag"]
         style = "green" if lag == 0 else "yellow"
+        errors = row["errors"]
         table.add_row(
             str(row["name"]),
+            str(row["generation"]),
+            str(row["role"]),
             str(row["position"]),
             str(row["ledger_position"]),
             f"[{style}]{lag}[/]",
+            f"[red]{errors}[/]" if errors else "0",
+        )
+    console.print(table)
+
+
+def _print_errors(errors: list[dict[str, object]]) -> None:
+    """The events set aside as poison: their orders are not trustworthy in the read models."""
+    if not errors:
+        return
+    table = Table(
+        "projection",
+        "position",
+        "order",
+        "version",
+        "error",
+        title=f"{len(errors)} event(s) the read models could not apply; their orders are NOT trustworthy",
+    )
+    for error in errors:
+        table.add_row(
+            *(str(error[key]) for key in ("projection", "position", "order_id", "version", "error"))
         )
     console.print(table)

@@ -13,6 +13,7 @@ from execledger.projections import (
     ALL_PROJECTIONS,
     ProjectionRunner,
     ProjectionStore,
+    generation,
     open_projections,
     queries,
 )
@@ -24,8 +25,8 @@ from tests.integration.test_projections_runner import save_orders, snapshot
 from tests.projection_scenarios import T0, fill, place, quoted_and_priced, requested
 
 
-def index_names(store: ProjectionStore) -> set[str]:
-    names = {t.name for p in ALL_PROJECTIONS for t in tables_of(p)}
+def index_names(store: ProjectionStore, number: int = 0, *, serving: bool = True) -> set[str]:
+    names = {t.name for p in ALL_PROJECTIONS for t in tables_of(generation.at(p, number, serving=serving))}
     if isinstance(store, SQLiteProjectionStore):
         rows = store.connection.execute("SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'")
         return {name for name, table in rows if table in names and not name.startswith("sqlite_")}
@@ -37,9 +38,9 @@ def index_names(store: ProjectionStore) -> set[str]:
         return {name for name, table in cursor.fetchall() if table in names and not name.endswith("_pkey")}
 
 
-def expected_indexes() -> set[str]:
-    names = {i.name for p in ALL_PROJECTIONS for t in tables_of(p) for i in t.indexes}
-    return names | {t.key_index_name for p in ALL_PROJECTIONS for t in tables_of(p) if t.append_only}
+def expected_indexes(number: int = 0) -> set[str]:
+    tables = [t for p in ALL_PROJECTIONS for t in tables_of(generation.at(p, number, serving=True))]
+    return {i.name for t in tables for i in t.indexes} | {t.key_index_name for t in tables if t.append_only}
 
 
 def test_interleaved_runners_keep_no_stale_rows(
@@ -76,31 +77,38 @@ def test_interleaved_runners_keep_no_stale_rows(
 
 
 def test_a_rebuild_builds_every_index_at_its_end(ledger: Ledger, store: ProjectionStore) -> None:
+    """The rebuilt generation has every index of the one it replaces, which is dropped."""
     save_orders(ledger, range(12))
     runner = ProjectionRunner(ledger, store, batch_size=10)
     assert index_names(store) == expected_indexes()
     runner.rebuild()
-    assert index_names(store) == expected_indexes()
+    assert index_names(store) == expected_indexes(1)
+    assert index_names(store, 1, serving=False) == set()  # renamed into place
 
 
-def test_a_killed_rebuild_gets_its_indexes_when_the_store_is_next_opened(
+def test_a_killed_rebuild_leaves_the_serving_indexes_and_builds_its_own_when_resumed(
     database_url: str, ledger: Ledger, store: ProjectionStore
 ) -> None:
+    """Killed, the rebuild's generation has no secondary indexes yet and the serving one keeps
+    all of them; a reopened store serves reads; the resumed rebuild builds its indexes."""
     save_orders(ledger, range(12))
     runner = ProjectionRunner(ledger, store, batch_size=10)
+    runner.catch_up()
 
     def killed(position: int, ledger_position: int) -> None:
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         runner.rebuild(None, killed)
-    assert index_names(store) < expected_indexes()  # deferred, not yet built
+    assert index_names(store) == expected_indexes()
+    assert index_names(store, 1, serving=False) < expected_indexes(1)  # deferred, not yet built
     reopened = open_projections(database_url)
     try:
-        assert index_names(reopened) == expected_indexes()
-        ProjectionRunner(ledger, reopened).catch_up()
         timeline: list[dict[str, Any]] = queries.timeline_of(reopened, f"{ledger_first_order(ledger)}")
         assert timeline and timeline[0]["type"] == "Requested"
+        ProjectionRunner(ledger, reopened).rebuild()
+        assert index_names(reopened) == expected_indexes(1)
+        assert queries.timeline_of(reopened, f"{ledger_first_order(ledger)}") == timeline
     finally:
         reopened.close()
 

@@ -71,11 +71,13 @@ def test_duplicate_delivery_changes_nothing(ledger: Ledger, store: ProjectionSto
 def test_a_rebuild_killed_half_way_resumes_without_double_counting(
     ledger: Ledger, store: ProjectionStore
 ) -> None:
-    """A rebuild stopped after two batches resumes from its tracking and ends where a clean one does."""
+    """A rebuild stopped after two batches leaves the serving read models as they were
+    (status shows both generations); the next rebuild resumes and ends where a clean one does."""
     save_orders(ledger, range(30))
     runner = ProjectionRunner(ledger, store, batch_size=25)
     runner.catch_up()
     expected = snapshot(store)
+    head = ledger.recorder.max_notification_id()
     batches = 0
 
     def killed(position: int, ledger_position: int) -> None:
@@ -86,9 +88,13 @@ def test_a_rebuild_killed_half_way_resumes_without_double_counting(
 
     with pytest.raises(KeyboardInterrupt):
         runner.rebuild(None, killed)
-    assert {s["position"] for s in runner.status()} == {50}
-    runner.catch_up()
     assert snapshot(store) == expected
+    status = {(s["name"], s["role"]): s["position"] for s in runner.status()}
+    assert {status[(p.name, "serving")] for p in ALL_PROJECTIONS} == {head}
+    assert {status[(p.name, "rebuilding")] for p in ALL_PROJECTIONS} == {50}
+    assert runner.rebuild() == head - 50
+    assert snapshot(store) == expected
+    assert [(s["role"], s["generation"], s["lag"]) for s in runner.status()] == [("serving", 1, 0)] * 3
 
 
 def test_rebuilding_one_projection_leaves_the_others_alone(ledger: Ledger, store: ProjectionStore) -> None:
