@@ -84,15 +84,3 @@ class Quote(BaseModel):
     def is_streamed(self) -> bool:
         """Streamed, simulated and tape quotes are priced liquidity-aware."""
         return self.source is not QuoteSource.REST
-
-    def as_record(self) -> dict[str, object]:
-        """The quote as event data (Decimals, an aware datetime, the source's value)."""
-        return {
-            "symbol": self.symbol,
-            "bid": self.bid,
-            "ask": self.ask,
-            "bid_size": self.bid_size,
-            "ask_size": self.ask_size,
-            "quoted_at": self.quoted_at,
-            "source": self.source.value,
-        }

@@ -17,6 +17,7 @@ from execledger.domain.topics import topics_of
 from execledger.infrastructure.auditing import LedgerReplay, replay_ledger, replay_one
 from execledger.infrastructure.ledger import Ledger, OrderNotFound, as_order_id, open_ledger
 from execledger.infrastructure.read_model_check import OrderFigures, ReadModelReport, check_read_models
+from execledger.infrastructure.read_models import open_projections
 from execledger.infrastructure.sealing import (
     KEY_ENV,
     AuditKeyError,
@@ -29,7 +30,6 @@ from execledger.infrastructure.sealing import (
 from execledger.infrastructure.settings import Settings
 from execledger.infrastructure.time_window import BadArgument, TimeWindow
 from execledger.infrastructure.verification import VerificationReport, verify_ledger
-from execledger.projections import open_projections
 
 #: Replay progress: (notification id reached, ledger position).
 ReplayProgress = Callable[[int, int], None]

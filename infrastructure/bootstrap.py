@@ -23,10 +23,11 @@ from execledger.infrastructure.engine.session import DEFAULT_MAX_ACTIVE_ORDERS, 
 from execledger.infrastructure.errors import OrdersFileError, UnknownVenue
 from execledger.infrastructure.leases import OrderLeases, open_lease_table
 from execledger.infrastructure.ledger import Ledger
-from execledger.infrastructure.ports import Asset, Venue
+from execledger.infrastructure.ports import Asset, MarketData, Venue
+from execledger.infrastructure.read_models import open_projections
 from execledger.infrastructure.settings import Settings
 from execledger.infrastructure.venue import SimulatedVenue, VirtualClock, synthetic_tape
-from execledger.projections import ProjectionRunner, open_projections
+from execledger.projections import ProjectionRunner
 
 #: Where synthetic tapes start when no time is given: a fixed, reproducible market open.
 DEFAULT_SYNTHETIC_START = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
@@ -71,12 +72,14 @@ def simulated_venue(
     not_fractionable: Iterable[str] = (),
     standing_quotes_are_current: bool = True,
     start: datetime | None = None,
+    rest_market_data: MarketData | None = None,
 ) -> tuple[Venue, SimulatedVenue]:
     """A session's ports on a simulated venue replaying ``tape`` on virtual time.
 
     A tape quote stands until the next one, so by default the venue reports it as
     current (stamped with the virtual now): a quiet tape is not a stale feed. ``start``
     (used when resuming a batch) starts virtual time later than the tape's first quote.
+    ``rest_market_data`` is the REST fallback asked about a doubtful streamed quote.
     """
     first = min(quote.quoted_at for quote in tape) if tape else None
     clock = VirtualClock(max(start, first)) if start is not None and first is not None else None
@@ -92,6 +95,7 @@ def simulated_venue(
         market_data=venue,
         assets=SimulatedAssets(venue),
         clock=venue.clock,
+        rest_market_data=rest_market_data,
         session_end=venue.tape_end,
     )
     return ports, venue
@@ -193,9 +197,11 @@ def following_projections(
     store = open_projections(database)
     runner = ProjectionRunner(ledger, store)
     runner.start_in_background(poll_interval_seconds=poll_interval_seconds)
+    ledger.add_save_listener(runner.wake)
     try:
         yield runner
     finally:
+        ledger.remove_save_listener(runner.wake)
         runner.stop()
         try:
             runner.catch_up()

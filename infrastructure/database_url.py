@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from execledger.infrastructure.errors import DatabaseUrlError
@@ -26,6 +27,20 @@ class DatabaseUrl:
     def schema(self) -> str:
         """The PostgreSQL schema (``?schema=`` in the URL), or "" for the default."""
         return self.env.get("POSTGRES_SCHEMA", "")
+
+    @property
+    def postgres_connection(self) -> dict[str, Any]:
+        """psycopg.connect keyword arguments for this PostgreSQL database (host, port,
+        dbname, user, password, connect_timeout): the one place they are spelled out."""
+        env = self.env
+        return {
+            "host": env["POSTGRES_HOST"],
+            "port": int(env["POSTGRES_PORT"]),
+            "dbname": env["POSTGRES_DBNAME"],
+            "user": env["POSTGRES_USER"],
+            "password": env["POSTGRES_PASSWORD"],
+            "connect_timeout": int(env["POSTGRES_CONNECT_TIMEOUT"]),
+        }
 
     @property
     def redacted(self) -> str:

@@ -53,3 +53,8 @@ class OrdersFileError(InfrastructureError):
 
 class UnknownVenue(InfrastructureError):
     """No venue is registered under the name asked for."""
+
+
+class ClockStalledError(InfrastructureError):
+    """Time cannot move on: a deadlock, a participant busy on real time, or tasks still
+    running at the deadline they were given."""

@@ -203,16 +203,7 @@ class PostgresLeaseTable:
     """Leases in the ledger's PostgreSQL schema; time is the server's."""
 
     def __init__(self, database: DatabaseUrl) -> None:
-        env = database.env
-        self._db = psycopg.connect(
-            host=env["POSTGRES_HOST"],
-            port=env["POSTGRES_PORT"],
-            dbname=env["POSTGRES_DBNAME"],
-            user=env["POSTGRES_USER"],
-            password=env["POSTGRES_PASSWORD"],
-            connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]),
-            autocommit=True,
-        )
+        self._db = psycopg.connect(**database.postgres_connection, autocommit=True)
         schema = database.schema
         self._table = sql.Identifier(schema, TABLE) if schema else sql.Identifier(TABLE)
         self._db.execute(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from enum import Enum
@@ -18,6 +18,7 @@ from eventsourcing.persistence import (
     Notification,
     PersistenceError,
     RecordConflictError,
+    Recording,
     Transcoder,
 )
 from execledger.domain.config import ExecutionConfig
@@ -74,6 +75,7 @@ class Ledger(Application[UUID]):
     def __init__(self, env: Mapping[str, str] | None = None, audit_key: AuditKey | None = None) -> None:
         #: Seals every stored event with a MAC when given (infrastructure.sealing).
         self.audit_key = audit_key
+        self._save_listeners: list[Callable[[], None]] = []
         super().__init__(env)
 
     def construct_mapper(self) -> Mapper[UUID]:
@@ -141,6 +143,21 @@ class Ledger(Application[UUID]):
             raise OrderNotFound(f"no order {order_id}") from None
         assert isinstance(order, SmartOrder)
         return order
+
+    def add_save_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after each save that recorded events (the in-process read-model
+        follower wakes on it instead of waiting for its next poll)."""
+        self._save_listeners.append(listener)
+
+    def remove_save_listener(self, listener: Callable[[], None]) -> None:
+        """Stop calling ``listener`` after saves."""
+        self._save_listeners.remove(listener)
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        """The library's hook, called after each save has committed its events."""
+        if recordings:
+            for listener in tuple(self._save_listeners):
+                listener()
 
     def save_order(self, order: SmartOrder) -> int | None:
         """Append the order's pending events; returns the last notification id."""
@@ -217,16 +234,7 @@ def creating_tables_alone(database: DatabaseUrl) -> Iterator[None]:
     if database.is_sqlite:
         yield
         return
-    env = database.env
-    with psycopg.connect(
-        host=env["POSTGRES_HOST"],
-        port=env["POSTGRES_PORT"],
-        dbname=env["POSTGRES_DBNAME"],
-        user=env["POSTGRES_USER"],
-        password=env["POSTGRES_PASSWORD"],
-        connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]),
-        autocommit=True,
-    ) as connection:
+    with psycopg.connect(**database.postgres_connection, autocommit=True) as connection:
         connection.execute("SELECT pg_advisory_lock(%s)", (TABLE_CREATION_LOCK,))
         try:
             yield

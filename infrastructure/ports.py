@@ -3,15 +3,18 @@ and Venue, the set of them one session works through."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from execledger.domain.types import OrderType, Quote, Side, TimeInForce
 from pydantic import BaseModel, ConfigDict
+
+T = TypeVar("T")
 
 
 class BrokerOrderStatus(StrEnum):
@@ -91,15 +94,6 @@ class Broker(Protocol):
         time_in_force: TimeInForce,
     ) -> BrokerOrder: ...
 
-    async def replace(
-        self,
-        broker_order_id: str,
-        *,
-        client_order_id: str,
-        quantity: Decimal,
-        limit_price: Decimal,
-    ) -> BrokerOrder: ...
-
     async def cancel(self, broker_order_id: str) -> BrokerOrder: ...
 
     async def get_by_client_order_id(self, client_order_id: str) -> BrokerOrder | None: ...
@@ -112,15 +106,26 @@ class MarketData(Protocol):
 
     async def latest_quote(self, symbol: str) -> Quote | None: ...
 
-    def quote_stream(self, symbols: list[str]) -> AsyncIterator[Quote]: ...
-
 
 class Clock(Protocol):
-    """Business time: wall-clock in production, virtual in simulation."""
+    """Business time: wall-clock in production, virtual in simulation.
+
+    The engine starts its tasks with ``spawn`` and waits for them with ``run``, so it runs
+    unchanged on either: a virtual clock moves time when every task waits on it.
+    """
 
     def now(self) -> datetime: ...
 
     async def sleep(self, seconds: Decimal) -> None: ...
+
+    def spawn(self, coro: Coroutine[Any, Any, T], *, name: str | None = None) -> asyncio.Task[T]:
+        """Start ``coro`` as a task whose waits the clock knows of."""
+        ...
+
+    async def run(self, tasks: Iterable[asyncio.Task[Any]], *, until: datetime | None = None) -> None:
+        """Wait until every task is done; ``ClockStalledError`` when they cannot finish
+        (or are still running at ``until``). Results and exceptions stay with the tasks."""
+        ...
 
 
 class Asset(BaseModel):

@@ -10,17 +10,12 @@ from uuid import UUID
 
 from execledger.domain.order_events import OrderEvent
 from execledger.infrastructure.ledger import Ledger, as_order_id, open_ledger
+from execledger.infrastructure.read_models import open_projections
 from execledger.infrastructure.sealing import load_audit_key
 from execledger.infrastructure.settings import Settings
 from execledger.infrastructure.time_window import TimeWindow
 from execledger.infrastructure.verification import verify_ledger
-from execledger.projections import (
-    ProjectionRunner,
-    ProjectionStore,
-    execution_quality,
-    open_projections,
-    order_status,
-)
+from execledger.projections import ProjectionRunner, ProjectionStore, execution_quality, order_status
 from execledger.projections.reports import best_execution as be
 from execledger.projections.reports.order_events import OrderEventRecords
 

@@ -38,9 +38,10 @@ from execledger.infrastructure.demo import DEMO_PRICES, demo_requests
 from execledger.infrastructure.engine.session import ProgressCallback, SessionResult
 from execledger.infrastructure.leases import OrderLeases
 from execledger.infrastructure.ledger import Ledger, open_ledger
+from execledger.infrastructure.read_models import open_projections
 from execledger.infrastructure.report_use_cases import best_execution, order_event_records
 from execledger.infrastructure.settings import Settings
-from execledger.projections import ProjectionRunner, ProjectionStore, open_projections, queries
+from execledger.projections import ProjectionRunner, ProjectionStore, queries
 
 Rows = list[dict[str, Any]]
 #: Rebuild progress: (position reached, ledger position).

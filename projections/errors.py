@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from execledger.infrastructure.errors import InfrastructureError
 
-
-class ProjectionError(InfrastructureError):
+class ProjectionError(Exception):
     """Root of every projection error."""
 
 
 class UnknownProjection(ProjectionError):
     """No projection has the given name."""
+
+
+class UnknownOrderId(ProjectionError):
+    """No order matches the id given (order id or its prefix, client, broker or correlation id)."""
+
+
+class AmbiguousOrderId(ProjectionError):
+    """An order id prefix matches several orders (the message lists them)."""
 
 
 class ProjectionStoreUnavailable(ProjectionError):

@@ -20,8 +20,9 @@ from decimal import Decimal
 from typing import Any
 
 from execledger.domain import order_events as ev
+from execledger.domain.quotes import seconds_between
 from execledger.projections.schema import Index, Kind, Row, Table, col
-from execledger.projections.values import average_price, rounded, seconds_between
+from execledger.projections.values import average_price, rounded
 
 TABLE = Table(
     name="execution_quality",

@@ -7,15 +7,17 @@ CLI prints with ``--json``.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
 from execledger.projections import execution_quality, generation, order_status, poison, timeline
+from execledger.projections.errors import AmbiguousOrderId, UnknownOrderId
 from execledger.projections.registry import ALL_PROJECTIONS
 from execledger.projections.schema import Row, Table
 from execledger.projections.store import ProjectionStore
-from execledger.projections.values import json_ready
+from execledger.projections.values import json_ready, shown
 
 ORDER_KEYS = (
     "order_id",
@@ -75,6 +77,11 @@ def _narrowed(table: Table, keys: tuple[str, ...]) -> Table:
 
 _ORDERS_TABLE = _narrowed(order_status.TABLE, ORDER_KEYS)
 _QUALITY_TABLE = _narrowed(execution_quality.TABLE, QUALITY_KEYS)
+_ORDER_IDS = _narrowed(order_status.TABLE, ("order_id",))
+#: What may be a prefix of an order id's text form (never a LIKE wildcard).
+_ID_PREFIX = re.compile(r"[0-9a-f][0-9a-f-]{0,35}")
+#: Candidates an ambiguous prefix lists.
+CANDIDATES_SHOWN = 10
 
 
 def orders(
@@ -112,11 +119,36 @@ def order_ids_for(store: ProjectionStore, identifier: str) -> list[UUID]:
     return found
 
 
+def resolve_order_ids(store: ProjectionStore, identifier: str) -> list[UUID]:
+    """The orders an id names: an order id, a client or broker order id, a correlation id,
+    or else a unique prefix of an order id (as the tables print them).
+
+    Raises ``UnknownOrderId`` when nothing matches and ``AmbiguousOrderId`` (listing the
+    candidates) when a prefix matches several orders; the CLI exits 2 for both.
+    """
+    found = order_ids_for(store, identifier)
+    if found:
+        return found
+    prefix = identifier.strip().lower()
+    if _ID_PREFIX.fullmatch(prefix):
+        rows = store.select(
+            _ORDER_IDS, starting=("order_id", prefix), order_by=("order_id",), limit=CANDIDATES_SHOWN + 1
+        )
+        if len(rows) == 1:
+            return [rows[0]["order_id"]]
+        if rows:
+            shown = ", ".join(str(row["order_id"]) for row in rows[:CANDIDATES_SHOWN])
+            more = " and more" if len(rows) > CANDIDATES_SHOWN else ""
+            raise AmbiguousOrderId(f"order id prefix {identifier!r} matches several orders: {shown}{more}")
+    raise UnknownOrderId(f"no order matches {identifier!r}")
+
+
 def timeline_of(store: ProjectionStore, identifier: str) -> list[dict[str, Any]]:
-    """Every event of the order(s) the id names, order by order, in version order."""
+    """Every event of the order(s) the id names (see ``resolve_order_ids``), order by
+    order, in version order."""
     result: list[dict[str, Any]] = []
     untrusted = untrusted_order_ids(store)
-    for order_id in order_ids_for(store, identifier):
+    for order_id in resolve_order_ids(store, identifier):
         rows = store.select(timeline.TABLE, {"order_id": order_id}, order_by=("version",))
         result.extend(_trusted(timeline_entry(row), untrusted) for row in rows)
     return result
@@ -126,7 +158,7 @@ def timeline_entry(row: Row) -> dict[str, Any]:
     """A timeline row as JSON: the row's keys, then the event's fields by catalogue name."""
     entry = _pick(row, TIMELINE_KEYS)
     for name, value in json.loads(row["fields"]).items():
-        entry.setdefault(name, value)
+        entry.setdefault(name, shown(name, value))
     return entry
 
 
@@ -164,4 +196,4 @@ def _trusted(entry: dict[str, Any], untrusted: frozenset[str]) -> dict[str, Any]
 
 
 def _pick(row: Row, keys: tuple[str, ...]) -> dict[str, Any]:
-    return {key: json_ready(row[key]) for key in keys}
+    return {key: shown(key, json_ready(row[key])) for key in keys}

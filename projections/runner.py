@@ -86,6 +86,7 @@ class ProjectionRunner:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._woken = threading.Event()
         self.error: BaseException | None = None
         self._decoder = EventDecoder(ledger.mapper)
         self._events_table = store.events_table_of(ledger.recorder)
@@ -110,10 +111,17 @@ class ProjectionRunner:
             return self._apply(self._projections, False, self._decoder.decode_notifications(notifications), 0)
 
     def run_forever(self, poll_interval_seconds: float, stop_event: threading.Event) -> None:
-        """Catch up, then poll every ``poll_interval_seconds`` until ``stop_event`` is set."""
+        """Catch up, then again on each ``wake()`` or every ``poll_interval_seconds`` (for
+        writers in other processes), until ``stop_event`` is set."""
         while not stop_event.is_set():
             if self.catch_up() == 0:
-                stop_event.wait(poll_interval_seconds)
+                self._woken.wait(poll_interval_seconds)
+                self._woken.clear()  # a wake after this is caught by the catch-up that follows
+
+    def wake(self) -> None:
+        """New events were committed (the ledger calls this after each save in this process):
+        catch up now rather than at the next poll."""
+        self._woken.set()
 
     def start_in_background(self, poll_interval_seconds: float = 0.05) -> threading.Thread:
         """Follow the ledger on a daemon thread until ``stop()``."""
@@ -132,6 +140,7 @@ class ProjectionRunner:
     def stop(self, timeout_seconds: float = 10.0) -> None:
         """Stop the background thread (after its current batch) and wait for it."""
         self._stop.set()
+        self._woken.set()
         if self._thread is not None:
             self._thread.join(timeout_seconds)
             self._thread = None

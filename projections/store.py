@@ -100,10 +100,12 @@ class ProjectionStore(Protocol):
         where: Mapping[str, Any] | None = None,
         *,
         any_of: tuple[str, Sequence[Any]] | None = None,
+        starting: tuple[str, str] | None = None,
         order_by: Sequence[str] = (),
         limit: int | None = None,
     ) -> list[Row]:
-        """Rows matching every ``where`` equality and (``any_of``) one of the values."""
+        """Rows matching every ``where`` equality, (``any_of``) one of the values and
+        (``starting``) whose column's text starts with the prefix (no LIKE wildcards in it)."""
         ...
 
     def close(self) -> None:

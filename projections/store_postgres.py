@@ -85,6 +85,7 @@ class PostgresTransaction:
     def __init__(self, store: PostgresProjectionStore, cursor: psycopg.Cursor[Any]) -> None:
         self._store = store
         self._cursor = cursor
+        self._staged: set[str] = set()
 
     def positions(self) -> dict[str, int]:
         self._cursor.execute(
@@ -110,15 +111,21 @@ class PostgresTransaction:
         others = [n for n in table.column_names if n not in table.key]
         updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in others)
         stage = f"pg_temp.stage_{table.name}"
-        self._cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS stage_{table.name} (LIKE {self._store.qualified(table.name)})"
-        )
+        if table.name in self._staged:  # a second upsert into the table in this transaction
+            self._cursor.execute(f"TRUNCATE {stage}")
+        else:
+            # Emptied by each commit (a truncate): a DELETE left dead rows that every later
+            # batch scanned again, as temporary tables are never vacuumed.
+            self._cursor.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS stage_{table.name} "
+                f"(LIKE {self._store.qualified(table.name)}) ON COMMIT DELETE ROWS"
+            )
+            self._staged.add(table.name)
         self._copy(stage, table, rows)
         self._cursor.execute(
             f"INSERT INTO {self._store.qualified(table.name)} ({names}) SELECT {names} FROM {stage} "
             f"ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {updates}"
         )
-        self._cursor.execute(f"DELETE FROM {stage}")  # small; cheaper than TRUNCATE per batch
 
     def insert(self, table: Table, rows: Sequence[Row]) -> None:
         """COPY the rows in (a key already present fails the batch, as an INSERT would)."""
@@ -262,6 +269,7 @@ class PostgresProjectionStore:
         where: Mapping[str, Any] | None = None,
         *,
         any_of: tuple[str, Sequence[Any]] | None = None,
+        starting: tuple[str, str] | None = None,
         order_by: Sequence[str] = (),
         limit: int | None = None,
     ) -> list[Row]:
@@ -272,6 +280,10 @@ class PostgresProjectionStore:
             name, values = any_of
             clauses.append(f"{name} = ANY(%s)")
             params.append([codec.value(name, value) for value in values])
+        if starting is not None:
+            name, prefix = starting
+            clauses.append(f"{name}::text LIKE %s")
+            params.append(prefix + "%")
         sql = f"SELECT {', '.join(codec.names)} FROM {self.qualified(table.name)}"
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)

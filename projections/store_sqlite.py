@@ -310,6 +310,7 @@ class SQLiteProjectionStore:
         where: Mapping[str, Any] | None = None,
         *,
         any_of: tuple[str, Sequence[Any]] | None = None,
+        starting: tuple[str, str] | None = None,
         order_by: Sequence[str] = (),
         limit: int | None = None,
     ) -> list[Row]:
@@ -322,6 +323,10 @@ class SQLiteProjectionStore:
                 return []
             clauses.append(f"{name} IN ({', '.join('?' * len(values))})")
             params.extend(codec.value(name, value) for value in values)
+        if starting is not None:
+            name, prefix = starting
+            clauses.append(f"CAST({name} AS TEXT) LIKE ?")
+            params.append(prefix + "%")
         sql = f"SELECT {', '.join(codec.names)} FROM {table.name}"
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)

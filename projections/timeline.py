@@ -9,8 +9,9 @@ the previous event's time, the last placement and a pending replacement.
 from __future__ import annotations
 
 from execledger.domain import order_events as ev
+from execledger.domain.quotes import seconds_between
 from execledger.projections.schema import Index, Kind, Row, Table, col
-from execledger.projections.values import business_fields_json, seconds_between
+from execledger.projections.values import business_fields_json
 
 TABLE = Table(
     name="order_timeline",

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import Enum
 from typing import Any
 from uuid import UUID
+
+from execledger.domain.ticks import tick_for
 
 #: Fields every event carries that are bookkeeping rather than business content.
 BOOKKEEPING_FIELDS = frozenset(
@@ -34,7 +36,9 @@ def json_ready(value: Any) -> Any:
     kind = type(value)
     if kind is str or kind is int or kind is bool or value is None:
         return value  # the common cases first; an enum is never exactly one of these
-    if kind is Decimal or kind is UUID:
+    if kind is Decimal:
+        return format(value, "f")  # never in exponent form (1E+2)
+    if kind is UUID:
         return str(value)
     if kind is datetime:
         return value.astimezone(UTC).isoformat()
@@ -42,7 +46,9 @@ def json_ready(value: Any) -> Any:
         return [json_ready(item) for item in value]
     if isinstance(value, Enum):
         return json_ready(value.value)
-    if isinstance(value, Decimal | UUID):
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, UUID):
         return str(value)
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
@@ -53,11 +59,6 @@ def json_ready(value: Any) -> Any:
     return value
 
 
-def business_fields(event: object) -> dict[str, Any]:
-    """The event's own fields (catalogue names), JSON-ready, without the bookkeeping."""
-    return dict(json.loads(business_fields_json(event)))
-
-
 def business_fields_json(event: object) -> str:
     """The event's own fields as a JSON object (Decimals and times as strings)."""
     fields = {k: v for k, v in vars(event).items() if k not in BOOKKEEPING_FIELDS}
@@ -65,26 +66,14 @@ def business_fields_json(event: object) -> str:
 
 
 def _json_default(value: Any) -> Any:
-    """What ``json.dumps`` cannot encode itself (str-valued enums it already can)."""
-    if isinstance(value, Decimal | UUID):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+    """What ``json.dumps`` cannot encode itself, as ``json_ready`` makes it."""
+    ready = json_ready(value)
+    if ready is value:
+        raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+    return ready
 
 
-_MICROSECOND = timedelta(microseconds=1)
 _STEPS: dict[str, Decimal] = {}
-
-
-def seconds_between(start: datetime, end: datetime) -> Decimal:
-    """``end - start`` in seconds, exact to the microsecond."""
-    microseconds = (end - start) // _MICROSECOND
-    return Decimal(microseconds).scaleb(-6)
 
 
 def rounded(value: Decimal, step: str) -> Decimal:
@@ -100,3 +89,47 @@ def average_price(notional: Decimal, quantity: Decimal) -> Decimal | None:
     if quantity == 0:
         return None
     return (notional / quantity).quantize(PRICE_STEP, rounding=ROUND_HALF_EVEN)
+
+
+#: Fields that hold a price: shown with at least their tick's decimals (100.10, 0.5000).
+PRICE_FIELDS = frozenset(
+    {
+        "limit_price",
+        "average_fill_price",
+        "arrival_bid",
+        "arrival_ask",
+        "arrival_mid",
+        "bid",
+        "ask",
+        "price",
+        "old_price",
+        "new_price",
+    }
+)
+#: Fields that hold a quantity: shown in plain notation (100, never 1E+2).
+QUANTITY_FIELDS = frozenset(
+    {"quantity", "filled_quantity", "remaining_quantity", "new_quantity", "old_quantity"}
+)
+
+
+def price_text(value: Decimal) -> str:
+    """A price as the tables and JSON show it: every significant decimal, and at least as
+    many as its tick has (0.01 from $1, else 0.0001); never rounded, never 1E+2."""
+    exact = value.normalize()
+    tick = tick_for(abs(value))
+    if int(exact.as_tuple().exponent) > int(tick.as_tuple().exponent):
+        exact = exact.quantize(tick)
+    return format(exact, "f")
+
+
+def shown(name: str, value: Any) -> Any:
+    """A JSON-ready field value as shown: prices with their tick's decimals, quantities plain."""
+    if value is None or (name not in PRICE_FIELDS and name not in QUANTITY_FIELDS):
+        return value
+    try:
+        number = Decimal(value) if isinstance(value, str) else value
+    except ArithmeticError:
+        return value
+    if not isinstance(number, Decimal) or not number.is_finite():
+        return value
+    return price_text(number) if name in PRICE_FIELDS else format(number, "f")

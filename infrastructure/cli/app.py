@@ -19,6 +19,7 @@ from execledger.infrastructure.cli.report import report_app
 from execledger.infrastructure.errors import InfrastructureError
 from execledger.infrastructure.logging import configure_logging
 from execledger.infrastructure.settings import Settings
+from execledger.projections import ProjectionError
 
 app = typer.Typer(
     name="execledger",
@@ -72,7 +73,7 @@ def main() -> None:
     """Console-script entry: known errors become one line on stderr and exit code 2."""
     try:
         app()
-    except (InfrastructureError, DomainError) as error:
+    except (InfrastructureError, DomainError, ProjectionError) as error:
         sys.stderr.write(f"execledger: error: {error}\n")
         sys.exit(2)
     except KeyboardInterrupt:

@@ -8,9 +8,28 @@ import typer
 from execledger.domain.status import OrderStatus
 from execledger.infrastructure import use_cases
 from execledger.infrastructure.cli.context import console, error_console, print_json, state_of
+from execledger.projections.errors import AmbiguousOrderId, UnknownOrderId
+from rich.console import Console
 from rich.table import Table
 
 STATUSES = ", ".join(status.value for status in OrderStatus)
+#: Characters of an order id the tables show: a prefix ``timeline`` accepts back.
+ID_SHOWN = 8
+#: Columns of a table printed with --wide or to a pipe: wide enough never to wrap a cell.
+WIDE_COLUMNS = 10_000
+
+
+def print_table(table: Table, *, wide: bool) -> None:
+    """Every cell in full: folded onto more lines in a narrow terminal, never cut short;
+    one line per row with ``--wide`` or when stdout is not a terminal."""
+    for column in table.columns:
+        column.overflow = "fold"
+    if wide or not console.is_terminal:
+        for column in table.columns:
+            column.no_wrap = True
+        Console(width=WIDE_COLUMNS, no_color=console.no_color).print(table)
+    else:
+        console.print(table)
 
 
 def orders(
@@ -18,6 +37,7 @@ def orders(
     status: str | None = typer.Option(None, "--status", help=f"One of: {STATUSES}."),
     symbol: str | None = typer.Option(None, "--symbol", help="Only this symbol."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array."),
+    wide: bool = typer.Option(False, "--wide", help="One line per row, nothing wrapped (as when piped)."),
 ) -> None:
     """One row per order: quantities, average price, status, limit, re-pegs, ids."""
     if status is not None and status.strip().lower() not in {s.value for s in OrderStatus}:
@@ -41,7 +61,7 @@ def orders(
     )
     for row in rows:
         table.add_row(
-            row["order_id"][:8],
+            row["order_id"][:ID_SHOWN],
             row["symbol"],
             row["side"],
             row["quantity"],
@@ -52,7 +72,7 @@ def orders(
             str(row["repegs"]),
             "yes" if row["escalated"] else "",
         )
-    console.print(table)
+    print_table(table, wide=wide)
 
 
 def timeline(
@@ -61,12 +81,14 @@ def timeline(
         ..., metavar="ID", help="Order id, client or broker order id, or correlation id."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array."),
+    wide: bool = typer.Option(False, "--wide", help="One line per row, nothing wrapped (as when piped)."),
 ) -> None:
     """Every event of the order (or of every order of a correlation id), in order."""
-    entries = use_cases.timeline(state_of(ctx).settings, identifier)
-    if not entries:
-        error_console.print(f"no order matches {identifier!r}")
-        raise typer.Exit(1)
+    try:
+        entries = use_cases.timeline(state_of(ctx).settings, identifier)
+    except (UnknownOrderId, AmbiguousOrderId) as error:
+        error_console.print(f"execledger: error: {error}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
     untrusted = sorted({entry["order_id"] for entry in entries if not entry["trustworthy"]})
     for order_id in untrusted:
         error_console.print(
@@ -76,7 +98,7 @@ def timeline(
     if as_json:
         print_json(entries)
         return
-    console.print(timeline_table(entries))
+    print_table(timeline_table(entries), wide=wide)
 
 
 def timeline_table(entries: list[dict[str, Any]], title: str | None = None) -> Table:
@@ -96,7 +118,7 @@ def timeline_table(entries: list[dict[str, Any]], title: str | None = None) -> T
             entry["type"],
             _details(entry),
         ]
-        table.add_row(*([entry["order_id"][:8]] if several else []), *cells)
+        table.add_row(*([entry["order_id"][:ID_SHOWN]] if several else []), *cells)
     return table
 
 
@@ -104,6 +126,7 @@ def quality(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array."),
     symbol: str | None = typer.Option(None, "--symbol", help="Only this symbol."),
+    wide: bool = typer.Option(False, "--wide", help="One line per row, nothing wrapped (as when piped)."),
 ) -> None:
     """Execution quality per order: arrival mid, slippage, spread, improvement, times."""
     rows = use_cases.execution_quality(state_of(ctx).settings, symbol=symbol)
@@ -129,7 +152,7 @@ def quality(
     )
     for row in rows:
         table.add_row(
-            row["order_id"][:8],
+            row["order_id"][:ID_SHOWN],
             row["symbol"],
             row["side"],
             f"{row['filled_quantity']}/{row['quantity']}",
@@ -144,7 +167,7 @@ def quality(
             "yes" if row["escalated"] else "",
             row["fill_rate"],
         )
-    console.print(table)
+    print_table(table, wide=wide)
 
 
 #: The fields an operator reads in the table; ``--json`` carries every field.

@@ -165,19 +165,6 @@ class WriteAheadBroker:
             time_in_force=time_in_force,
         )
 
-    async def replace(
-        self,
-        broker_order_id: str,
-        *,
-        client_order_id: str,
-        quantity: Decimal,
-        limit_price: Decimal,
-    ) -> BrokerOrder:
-        await self._ready()
-        return await self._broker.replace(
-            broker_order_id, client_order_id=client_order_id, quantity=quantity, limit_price=limit_price
-        )
-
     async def cancel(self, broker_order_id: str) -> BrokerOrder:
         await self._ready()
         return await self._broker.cancel(broker_order_id)

@@ -14,7 +14,7 @@ from execledger.infrastructure.ports import Clock, MarketData
 log = structlog.get_logger(__name__)
 
 
-class QuoteSource:
+class QuoteFetcher:
     """Asks the market-data ports for a quote the policy accepts, within the configured wait."""
 
     def __init__(

@@ -17,14 +17,13 @@ from execledger.domain.order import SmartOrder
 from execledger.domain.requests import OrderRequest
 from execledger.infrastructure.engine.broker_calls import BrokerCalls
 from execledger.infrastructure.engine.commit_group import CommitGroup, WriteAheadBroker
-from execledger.infrastructure.engine.quoting import QuoteSource
+from execledger.infrastructure.engine.quoting import QuoteFetcher
 from execledger.infrastructure.engine.retry import Retrier
 from execledger.infrastructure.engine.worker import OrderWorker, WorkerContext
 from execledger.infrastructure.errors import InfrastructureError
 from execledger.infrastructure.leases import OrderLeases
 from execledger.infrastructure.ledger import Ledger
 from execledger.infrastructure.ports import OrderUpdate, Venue
-from execledger.infrastructure.venue.clock import VirtualClock
 
 log = structlog.get_logger(__name__)
 ProgressCallback = Callable[[SmartOrder], None]
@@ -91,7 +90,7 @@ class ExecutionSession:
         self._context = WorkerContext(
             ledger=self.commits,
             calls=BrokerCalls(self.commits, broker, venue.clock, retrier),
-            quotes=QuoteSource(venue.market_data, venue.rest_market_data, venue.clock, retrier),
+            quotes=QuoteFetcher(venue.market_data, venue.rest_market_data, venue.clock, retrier),
             assets=venue.assets,
             retrier=retrier,
             clock=venue.clock,
@@ -125,12 +124,9 @@ class ExecutionSession:
             self._spawn(self._lane(backlog, result, worked, on_finished), f"lane-{number}")
             for number in range(min(self._max_active, len(backlog.waiting)))
         ]
+        until = self._venue.session_end
         try:
-            if isinstance(clock, VirtualClock):
-                until = self._venue.session_end
-                await clock.run(lanes, until=None if until is None else until + _OVERRUN)
-            else:
-                await asyncio.gather(*lanes)
+            await clock.run(lanes, until=None if until is None else until + _OVERRUN)
         finally:
             dispatcher.cancel()
             for lane in lanes:
@@ -227,10 +223,7 @@ class ExecutionSession:
                 self._early[order_id].append(update)
 
     def _spawn(self, coroutine: Any, name: str) -> asyncio.Task[Any]:
-        clock = self._venue.clock
-        if isinstance(clock, VirtualClock):
-            return clock.spawn(coroutine, name=name)
-        return asyncio.get_running_loop().create_task(coroutine, name=name)
+        return self._venue.clock.spawn(coroutine, name=name)
 
 
 class _Backlog:

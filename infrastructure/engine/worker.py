@@ -19,7 +19,7 @@ from execledger.domain.status import LIVE_STATUSES, OrderStatus
 from execledger.domain.types import OrderType, Urgency
 from execledger.infrastructure.engine.broker_calls import CANCELED_STATES, BrokerCalls
 from execledger.infrastructure.engine.commit_group import OrderWriter
-from execledger.infrastructure.engine.quoting import QuoteSource, reference_price
+from execledger.infrastructure.engine.quoting import QuoteFetcher, reference_price
 from execledger.infrastructure.engine.retry import Retrier
 from execledger.infrastructure.logging import correlation
 from execledger.infrastructure.ports import (
@@ -57,7 +57,7 @@ class WorkerContext:
 
     ledger: OrderWriter
     calls: BrokerCalls
-    quotes: QuoteSource
+    quotes: QuoteFetcher
     assets: AssetDirectory
     retrier: Retrier
     clock: Clock

@@ -1,12 +1,7 @@
 """The simulated venue: quote tapes, virtual time, and a Broker + MarketData on them."""
 
-from execledger.infrastructure.venue.clock import (
-    ClockStalledError,
-    SchedulingClock,
-    VirtualClock,
-    WallClock,
-    seconds_to_timedelta,
-)
+from execledger.infrastructure.errors import ClockStalledError
+from execledger.infrastructure.venue.clock import VirtualClock, WallClock, seconds_to_timedelta
 from execledger.infrastructure.venue.clock_queue import ClockQueue, QueueClosedError
 from execledger.infrastructure.venue.simulated import SimulatedVenue, broker_order_id_for
 from execledger.infrastructure.venue.synthetic import default_start_price, synthetic_tape
@@ -17,7 +12,6 @@ __all__ = [
     "ClockQueue",
     "ClockStalledError",
     "QueueClosedError",
-    "SchedulingClock",
     "SimulatedVenue",
     "VirtualClock",
     "WallClock",

@@ -44,32 +44,15 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
-from execledger.infrastructure.errors import InfrastructureError
-from execledger.infrastructure.ports import Clock
+from execledger.infrastructure.errors import ClockStalledError
 
 T = TypeVar("T")
 
 _TIMER = 0
 _SLEEPER = 1
 _BUSY_SPIN_ROUNDS = 1000
-
-
-class ClockStalledError(InfrastructureError):
-    """Virtual time cannot move on: a deadlock, or a participant busy on real time."""
-
-
-class SchedulingClock(Clock, Protocol):
-    """A clock that also starts participant tasks and waits on foreign awaitables."""
-
-    def spawn(self, coro: Coroutine[Any, Any, T], *, name: str | None = None) -> asyncio.Task[T]:
-        """Start ``coro`` as a participant task."""
-        ...
-
-    async def wait(self, awaitable: Awaitable[T]) -> T:
-        """Await ``awaitable``, counting as blocked meanwhile."""
-        ...
 
 
 @functools.lru_cache(maxsize=256)
@@ -99,6 +82,18 @@ class WallClock:
     async def wait(self, awaitable: Awaitable[T]) -> T:
         """Await ``awaitable``."""
         return await awaitable
+
+    async def run(self, tasks: Iterable[asyncio.Task[Any]], *, until: datetime | None = None) -> None:
+        """Wait until every task is done; ``ClockStalledError`` if some still run at ``until``."""
+        pending = {task for task in tasks if not task.done()}
+        if not pending:
+            return
+        timeout = None if until is None else max(0.0, (until - self.now()).total_seconds())
+        _, pending = await asyncio.wait(pending, timeout=timeout)
+        if pending:
+            assert until is not None
+            names = ", ".join(sorted(task.get_name() for task in pending))
+            raise ClockStalledError(f"still running at {until.isoformat()}: {names}")
 
 
 @dataclass(eq=False)

@@ -1,10 +1,7 @@
-"""The simulated venue's push side: order updates, quote streams and the end of the tape."""
+"""The simulated venue's push side: order updates and the end of the tape."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from execledger.domain.types import Quote
 from execledger.infrastructure.ports import OrderUpdate
 from execledger.infrastructure.venue.clock import VirtualClock
 from execledger.infrastructure.venue.clock_queue import ClockQueue
@@ -14,15 +11,14 @@ class VenueFeeds:
     """Every subscriber gets a ``ClockQueue``, so waiting on a feed counts as blocked.
 
     Order updates are kept: a new subscriber first receives every update since the
-    session began, then live ones. Quote streams get quotes from subscription on and end
-    with the tape. ``close`` ends every feed (later subscribers get the backlog only).
+    session began, then live ones. ``close`` ends every feed (later subscribers get the
+    backlog only).
     """
 
     def __init__(self, clock: VirtualClock) -> None:
         self._clock = clock
         self._updates: list[OrderUpdate] = []
         self._update_queues: list[ClockQueue[OrderUpdate]] = []
-        self._quote_queues: list[tuple[frozenset[str], ClockQueue[Quote]]] = []
         self._finish_queues: list[ClockQueue[None]] = []
         self._finished = False
         self._closed = False
@@ -48,21 +44,6 @@ class VenueFeeds:
             if not queue.closed:
                 queue.put_nowait(update)
 
-    def quote_stream(self, symbols: Iterable[str]) -> ClockQueue[Quote]:
-        """A new subscription to the quotes of ``symbols`` from now on."""
-        queue: ClockQueue[Quote] = ClockQueue(self._clock)
-        if self._finished or self._closed:
-            queue.close()
-        else:
-            self._quote_queues.append((frozenset(symbols), queue))
-        return queue
-
-    def publish_quote(self, quote: Quote) -> None:
-        """Hand ``quote`` to every open subscription that asked for its symbol."""
-        for symbols, queue in self._quote_queues:
-            if quote.symbol in symbols and not queue.closed:
-                queue.put_nowait(quote)
-
     async def wait_finished(self) -> None:
         """Wait (on the clock) until ``finish``."""
         if not self._finished:
@@ -71,10 +52,8 @@ class VenueFeeds:
             await queue.get()
 
     def finish(self) -> None:
-        """The tape has ended: quote streams end and ``wait_finished`` returns."""
+        """The tape has ended: ``wait_finished`` returns."""
         self._finished = True
-        for _, quotes in self._quote_queues:
-            quotes.close()
         for waiter in self._finish_queues:
             waiter.put_nowait(None)
         self._finish_queues.clear()
@@ -84,5 +63,3 @@ class VenueFeeds:
         self._closed = True
         for queue in self._update_queues:
             queue.close()
-        for _, quotes in self._quote_queues:
-            quotes.close()

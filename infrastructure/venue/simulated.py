@@ -17,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import NAMESPACE_URL, uuid5
 
+from execledger.domain.ids import MAX_CLIENT_ORDER_ID_LENGTH
 from execledger.domain.ticks import tick_for
 from execledger.domain.types import OrderType, Quote, Side, TimeInForce
 from execledger.infrastructure.errors import BrokerOrderNotFound, CancelRejected, OrderRejected, TapeError
@@ -27,7 +28,6 @@ from execledger.infrastructure.venue.matching import Liquidity, WorkingOrder, pr
 
 #: Namespace of simulated broker order ids: uuid5(namespace, client order id).
 BROKER_ORDER_NAMESPACE = uuid5(NAMESPACE_URL, "execledger:simulated-venue")
-MAX_CLIENT_ORDER_ID_LENGTH = 128
 
 
 def broker_order_id_for(client_order_id: str) -> str:
@@ -117,11 +117,6 @@ class SimulatedVenue:
             return book.quote.model_copy(update={"quoted_at": self.now})
         return book.quote
 
-    def quote_stream(self, symbols: list[str]) -> AsyncIterator[Quote]:
-        """Tape quotes of ``symbols`` as virtual time reaches them (from now on); ends
-        with the tape. ``close()`` the returned queue to unsubscribe."""
-        return self._feeds.quote_stream(symbols)
-
     # -- Broker ------------------------------------------------------------------------
 
     async def place_limit(
@@ -151,26 +146,6 @@ class SimulatedVenue:
     ) -> BrokerOrder:
         """Place a market order (idempotent per client order id); fills at the touch."""
         order = self._new(client_order_id, symbol, side, OrderType.MARKET, quantity, None, time_in_force)
-        return self._accept(order)
-
-    async def replace(
-        self,
-        broker_order_id: str,
-        *,
-        client_order_id: str,
-        quantity: Decimal,
-        limit_price: Decimal,
-    ) -> BrokerOrder:
-        """Cancel the order (status REPLACED) and place ``quantity`` at ``limit_price``
-        under the new client order id; returns the new order."""
-        if client_order_id in self._by_client:
-            return self._by_client[client_order_id].snapshot()
-        old = self._open_order(broker_order_id)
-        order = self._new(
-            client_order_id, old.symbol, old.side, OrderType.LIMIT, quantity, limit_price, old.time_in_force
-        )
-        old.status = BrokerOrderStatus.REPLACED
-        self._publish(old, None)
         return self._accept(order)
 
     async def cancel(self, broker_order_id: str) -> BrokerOrder:
@@ -304,7 +279,6 @@ class SimulatedVenue:
         for order in resting:
             self._fill(order, book)
         self._resting[quote.symbol] = [order for order in resting if order.is_open]
-        self._feeds.publish_quote(quote)
 
     def _on_tape(self) -> None:
         moment = self._tape[self._cursor].quoted_at

@@ -37,11 +37,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from execledger.infrastructure.auditing import replay_ledger
 from execledger.infrastructure.ledger import open_ledger
 from execledger.infrastructure.read_model_check import OrderFigures
+from execledger.infrastructure.read_models import open_projections
 from execledger.infrastructure.report_use_cases import best_execution_report
 from execledger.infrastructure.sealing import AuditKey
 from execledger.infrastructure.time_window import TimeWindow
 from execledger.infrastructure.verification import verify_ledger
-from execledger.projections import ProjectionRunner, open_projections
+from execledger.projections import ProjectionRunner
 
 from tests.benchmarks.projection_benchmark import bare_read_rate
 

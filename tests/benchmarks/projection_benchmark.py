@@ -16,6 +16,7 @@ import json
 import random
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from execledger.infrastructure.ledger import Ledger, open_ledger
-from execledger.projections import ProjectionRunner, ProjectionStore, open_projections, queries
+from execledger.infrastructure.read_models import open_projections
+from execledger.projections import ProjectionRunner, ProjectionStore, queries
+from execledger.projections.errors import UnknownOrderId
 from execledger.projections.order_status import TABLE as ORDER_STATUS
 
 from tests.benchmarks.generate_ledger import SYMBOLS, symbol_of
@@ -52,6 +55,14 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     return {"p50_ms": round(cuts[49] * 1000, 3), "p95_ms": round(cuts[94] * 1000, 3)}
 
 
+def timeline_or_none(store: ProjectionStore, identifier: str) -> list[dict[str, Any]]:
+    """The timeline, or nothing for an id no order has (a denied order has no placement)."""
+    try:
+        return queries.timeline_of(store, identifier)
+    except UnknownOrderId:
+        return []
+
+
 def query_latency(store: ProjectionStore, samples: int) -> dict[str, Any]:
     rng = random.Random(7)
     orders = store.select(ORDER_STATUS, limit=20_000)
@@ -68,7 +79,7 @@ def query_latency(store: ProjectionStore, samples: int) -> dict[str, Any]:
         return seconds, rows
 
     by_order, rows_a = timed(lambda i: queries.timeline_of(store, i), timeline_ids)
-    by_client, _ = timed(lambda i: queries.timeline_of(store, i), client_ids)
+    by_client, _ = timed(lambda i: timeline_or_none(store, i), client_ids)
     by_symbol, rows_b = timed(lambda s: queries.orders(store, symbol=s), symbols)
     return {
         "timeline_by_order_id": {**percentiles(by_order), "mean_rows": rows_a / samples},
@@ -77,11 +88,38 @@ def query_latency(store: ProjectionStore, samples: int) -> dict[str, Any]:
     }
 
 
+def reads_during_rebuild(db: str, ledger: Ledger, store: ProjectionStore, samples: int) -> dict[str, Any]:
+    """Query latency (``orders --symbol``, ``timeline``) while a rebuild runs beside the serving
+    read models on its own connection, and how many reads answered."""
+    rebuild_store = open_projections(db)
+    rebuilding = threading.Thread(target=ProjectionRunner(ledger, rebuild_store).rebuild)
+    rng = random.Random(11)
+    orders = store.select(ORDER_STATUS, limit=20_000)
+    seconds: list[float] = []
+    rebuilding.start()
+    try:
+        while rebuilding.is_alive() or len(seconds) < 10:
+            started = time.perf_counter()
+            if len(seconds) % 2:
+                queries.orders(store, symbol=symbol_of(rng.randrange(SYMBOLS)))
+            else:
+                queries.timeline_of(store, str(rng.choice(orders)["order_id"]))
+            seconds.append(time.perf_counter() - started)
+            if len(seconds) >= samples and not rebuilding.is_alive():
+                break
+    finally:
+        rebuilding.join()
+        rebuild_store.close()
+    return {"reads": len(seconds), **percentiles(seconds)}
+
+
 def lag_while_writing(
     ledger: Ledger, runner: ProjectionRunner, store: ProjectionStore, orders: int
 ) -> dict[str, Any]:
-    """Save orders one at a time; time from each save until every projection has it."""
-    runner.start_in_background(poll_interval_seconds=0.005)
+    """Save orders one at a time; time from each save until every projection has it. The
+    follower is woken by each save (as the engine's is) and otherwise polls every 50 ms."""
+    runner.start_in_background(poll_interval_seconds=0.05)
+    ledger.add_save_listener(runner.wake)
     lags: list[float] = []
     base = (ledger.recorder.max_notification_id() or 0) + 10_000_000
     try:
@@ -90,11 +128,12 @@ def lag_while_writing(
             recordings = ledger.save(order)
             target = recordings[-1].notification.id
             saved = time.perf_counter()
-            while min(store.positions().values()) < target:
+            while min(store.positions().values()) < target:  # serving names only: no rebuild runs
                 time.sleep(0.0005)
             lags.append(time.perf_counter() - saved)
             time.sleep(0.01)
     finally:
+        ledger.remove_save_listener(runner.wake)
         runner.stop()
     return {"saves": orders, **percentiles(lags), "max_ms": round(max(lags) * 1000, 3)}
 
@@ -121,6 +160,7 @@ def main() -> None:
             "rebuild_events_per_second": round(rebuild_rate),
             "rebuild_to_bare_ratio": round(rebuild_rate / bare, 3),
             "queries": query_latency(store, args.query_samples),
+            "reads_during_rebuild": reads_during_rebuild(args.db, ledger, store, args.query_samples),
             "lag_while_writing": lag_while_writing(ledger, runner, store, args.lag_orders),
         }
         store.close()

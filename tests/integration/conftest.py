@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 from execledger.infrastructure.ledger import Ledger, open_ledger
-from execledger.projections import ProjectionStore, open_projections
+from execledger.infrastructure.read_models import open_projections
+from execledger.projections import ProjectionStore
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 from execledger.infrastructure.ledger import ConcurrentUpdate, Ledger, open_ledger
-from execledger.projections import ProjectionRunner, ProjectionStore, open_projections, queries
+from execledger.infrastructure.read_models import open_projections
+from execledger.projections import ProjectionRunner, ProjectionStore, queries
 
 from tests.integration.test_projections_runner import save_orders, snapshot
 from tests.projection_scenarios import worked_order
@@ -21,7 +22,8 @@ from tests.projection_scenarios import worked_order
 SLOW_REBUILD = """
 import sys, time
 from execledger.infrastructure.ledger import open_ledger
-from execledger.projections import ProjectionRunner, open_projections
+from execledger.infrastructure.read_models import open_projections
+from execledger.projections import ProjectionRunner
 url = sys.argv[1]
 with open_ledger(url) as ledger:
     store = open_projections(url)

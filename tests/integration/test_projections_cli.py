@@ -104,7 +104,7 @@ def test_timeline_finds_an_order_by_any_of_its_ids(filled_ledger: tuple[str, Led
     code, out = invoke(url, "timeline", "batch-1", "--json")
     assert len({e["order_id"] for e in json.loads(out)}) == 8
     code, _ = invoke(url, "timeline", "no-such-order")
-    assert code == 1
+    assert code == 2
 
 
 def test_quality_json_keys_are_exactly_the_issue_list(filled_ledger: tuple[str, Ledger]) -> None:

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from execledger.domain.order import SmartOrder
 from execledger.infrastructure.ledger import Ledger
+from execledger.infrastructure.read_models import open_projections
 from execledger.projections import (
     ALL_PROJECTIONS,
     ProjectionRunner,
     ProjectionStore,
     generation,
-    open_projections,
     queries,
 )
 from execledger.projections.projection import tables_of

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from execledger.infrastructure.ledger import Ledger, open_ledger
-from execledger.projections import ALL_PROJECTIONS, ProjectionRunner, ProjectionStore, open_projections
+from execledger.infrastructure.read_models import open_projections
+from execledger.projections import ALL_PROJECTIONS, ProjectionRunner, ProjectionStore
 from execledger.projections.projection import tables_of
 
 from tests.projection_scenarios import worked_order

@@ -296,34 +296,6 @@ def test_cancel_rules() -> None:
     assert updates(venue)[-1].order.status is BrokerOrderStatus.CANCELED
 
 
-def test_replace_cancels_the_old_order_and_places_the_new_one() -> None:
-    """The old order is REPLACED; the new one, under its own id, is matched at once."""
-    venue = venue_on()
-    old = run(buy(venue, "b1", "100", "99.00"))
-
-    new = run(
-        venue.replace(
-            old.broker_order_id,
-            client_order_id="b2",
-            quantity=Decimal(100),
-            limit_price=Decimal("100.10"),
-        )
-    )
-
-    assert status_of(venue, "b1") is BrokerOrderStatus.REPLACED
-    assert (new.client_order_id, new.status) == ("b2", BrokerOrderStatus.FILLED)
-    assert new.side is Side.BUY and new.symbol == "AAPL"
-    with pytest.raises(CancelRejected):
-        run(
-            venue.replace(
-                new.broker_order_id,
-                client_order_id="b3",
-                quantity=Decimal(1),
-                limit_price=Decimal("100.10"),
-            )
-        )
-
-
 @pytest.mark.parametrize(
     ("kwargs", "code"),
     [
@@ -386,30 +358,27 @@ def test_an_ioc_order_cancels_what_does_not_fill_at_once() -> None:
     assert (order.status, order.filled_quantity) == (BrokerOrderStatus.CANCELED, Decimal(300))
 
 
-def test_quotes_follow_virtual_time_and_the_stream_ends_with_the_tape() -> None:
-    """latest_quote is None before a symbol's first quote; the stream yields as time moves."""
+def test_quotes_follow_virtual_time_and_the_tape_ends() -> None:
+    """latest_quote is None before a symbol's first quote; then the tape quote current as time moves."""
     venue = venue_on()
-    seen: list[tuple[str, Decimal, datetime]] = []
-    latest: list[Quote | None] = []
+    seen: list[tuple[datetime, Quote | None]] = []
 
     async def watcher() -> None:
-        latest.append(await venue.latest_quote("LATE"))
-        async for quote in venue.quote_stream(["AAPL", "LATE"]):
-            seen.append((quote.symbol, quote.bid, venue.now))
-        latest.append(await venue.latest_quote("AAPL"))
+        for seconds in (0, 3, 5, 10):
+            await venue.clock.sleep(Decimal(seconds) - Decimal((venue.now - at(0)).total_seconds()))
+            seen.append((venue.now, await venue.latest_quote("LATE" if seconds < 5 else "AAPL")))
 
     async def main() -> None:
         await venue.clock.run([venue.clock.spawn(watcher())], until=venue.tape_end + OVERRUN)
 
     asyncio.run(main())
 
-    assert latest[0] is None
-    assert seen == [
-        ("LATE", Decimal("5.00"), at(3)),
-        ("AAPL", Decimal("100.02"), at(5)),
-        ("AAPL", Decimal("100.04"), at(10)),
+    assert seen[0] == (at(0), None)
+    assert [(moment, q.symbol, q.bid) for moment, q in seen[1:] if q is not None] == [
+        (at(3), "LATE", Decimal("5.00")),
+        (at(5), "AAPL", Decimal("100.02")),
+        (at(10), "AAPL", Decimal("100.04")),
     ]
-    assert latest[1] is not None and latest[1].quoted_at == at(10)
     assert venue.is_finished and venue.tape_end == at(10)
 
 
@@ -486,8 +455,14 @@ def engine_like_session(seed: int, orders: int) -> tuple[list[LogRow], float]:
             try:
                 if placement <= 3:
                     price = quote.ask if side is Side.BUY else quote.bid
-                    order = await venue.replace(
-                        order.broker_order_id, client_order_id=coid, quantity=left, limit_price=price
+                    await venue.cancel(order.broker_order_id)
+                    order = await venue.place_limit(
+                        client_order_id=coid,
+                        symbol=symbol,
+                        side=side,
+                        quantity=left,
+                        limit_price=price,
+                        time_in_force=DAY,
                     )
                 else:
                     await venue.cancel(order.broker_order_id)

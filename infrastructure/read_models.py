@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from execledger.infrastructure.database_url import DatabaseUrl, parse_database_url
-from execledger.projections.projection import Projection
-from execledger.projections.registry import ALL_PROJECTIONS
-from execledger.projections.store import ProjectionStore
+from execledger.projections import ALL_PROJECTIONS, Projection, ProjectionStore
 
 
 def open_projections(
@@ -21,15 +19,6 @@ def open_projections(
     else:
         from execledger.projections.store_postgres import PostgresProjectionStore
 
-        env = database.env
-        conninfo = {
-            "host": env["POSTGRES_HOST"],
-            "port": int(env["POSTGRES_PORT"]),
-            "dbname": env["POSTGRES_DBNAME"],
-            "user": env["POSTGRES_USER"],
-            "password": env["POSTGRES_PASSWORD"],
-            "connect_timeout": int(env.get("POSTGRES_CONNECT_TIMEOUT", "5")),
-        }
-        store = PostgresProjectionStore(conninfo, database.schema)
+        store = PostgresProjectionStore(database.postgres_connection, database.schema)
     store.ensure(projections)
     return store
