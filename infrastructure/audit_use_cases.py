@@ -15,20 +15,19 @@ from execledger.domain.audit_trail import DecisionEntry, audit_trail, order_stat
 from execledger.domain.order import SmartOrder
 from execledger.domain.topics import topics_of
 from execledger.infrastructure.auditing import LedgerReplay, replay_ledger, replay_one
-from execledger.infrastructure.ledger import Ledger, OrderNotFound, as_order_id, open_ledger
+from execledger.infrastructure.errors import AuditKeyError, BadArgument, CheckpointFileError, OrderNotFound
+from execledger.infrastructure.ledger import Ledger, as_order_id, open_ledger
 from execledger.infrastructure.read_model_check import OrderFigures, ReadModelReport, check_read_models
 from execledger.infrastructure.read_models import open_projections
 from execledger.infrastructure.sealing import (
     KEY_ENV,
-    AuditKeyError,
-    CheckpointFileError,
     SealTable,
     load_audit_key,
     read_checkpoint,
     write_checkpoint,
 )
 from execledger.infrastructure.settings import Settings
-from execledger.infrastructure.time_window import BadArgument, TimeWindow
+from execledger.infrastructure.time_window import TimeWindow
 from execledger.infrastructure.verification import VerificationReport, verify_ledger
 
 #: Replay progress: (notification id reached, ledger position).

@@ -58,3 +58,35 @@ class UnknownVenue(InfrastructureError):
 class ClockStalledError(InfrastructureError):
     """Time cannot move on: a deadlock, a participant busy on real time, or tasks still
     running at the deadline they were given."""
+
+
+class OrderNotFound(InfrastructureError):
+    """No order has the given id."""
+
+
+class ConcurrentUpdate(InfrastructureError):
+    """Another writer appended to the order first; reload it and decide again."""
+
+
+class BadArgument(InfrastructureError):
+    """A command-line value that cannot be used (one line, exit 2)."""
+
+
+class BrokerUnavailable(BrokerError):
+    """A call still failed transiently after every retry; its outcome is unknown."""
+
+
+class QueueClosedError(InfrastructureError):
+    """A ``ClockQueue`` was closed and is empty."""
+
+
+class LeaseLost(InfrastructureError):
+    """This process could not renew its leases in time: another may work its orders now."""
+
+
+class AuditKeyError(InfrastructureError):
+    """The audit key is missing where required, unreadable or too short."""
+
+
+class CheckpointFileError(InfrastructureError):
+    """A checkpoint file cannot be read or written."""

@@ -33,15 +33,11 @@ from uuid import UUID
 import psycopg
 import structlog
 from execledger.infrastructure.database_url import DatabaseUrl
-from execledger.infrastructure.errors import DatabaseUnavailable, InfrastructureError
+from execledger.infrastructure.errors import DatabaseUnavailable, LeaseLost
 from psycopg import sql
 
 log = structlog.get_logger(__name__)
 TABLE = "execledger_order_leases"
-
-
-class LeaseLost(InfrastructureError):
-    """This process could not renew its leases in time: another may work its orders now."""
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,11 @@ from execledger.domain.order_events import OrderEvent
 from execledger.domain.requests import OrderRequest
 from execledger.domain.topics import REQUESTED_TOPICS
 from execledger.infrastructure.database_url import DatabaseUrl, parse_database_url
-from execledger.infrastructure.errors import DatabaseUnavailable, InfrastructureError
+from execledger.infrastructure.errors import (
+    ConcurrentUpdate,
+    DatabaseUnavailable,
+    OrderNotFound,
+)
 from execledger.infrastructure.sealing import AuditKey, SealingMapper, load_audit_key
 from execledger.infrastructure.transcodings import register_ledger_transcodings
 
@@ -37,14 +41,6 @@ PAGE_SIZE = 500
 SUBMIT_BATCH = 1000
 #: PostgreSQL advisory lock key held while the ledger's and read models' tables are created.
 TABLE_CREATION_LOCK = 7_303_734_251_902
-
-
-class OrderNotFound(InfrastructureError):
-    """No order has the given id."""
-
-
-class ConcurrentUpdate(InfrastructureError):
-    """Another writer appended to the order first; reload it and decide again."""
 
 
 class LedgerTranscoder(JSONTranscoder):

@@ -31,21 +31,13 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 from execledger.domain.chain import CHAIN_VERSION, GENESIS_HASH
-from execledger.infrastructure.errors import InfrastructureError
+from execledger.infrastructure.errors import AuditKeyError, CheckpointFileError
 
 KEY_ENV = "EXECLEDGER_AUDIT_KEY"
 KEY_FILE_ENV = "EXECLEDGER_AUDIT_KEY_FILE"
 MIN_KEY_BYTES = 16
 _EVENT_MAC_DOMAIN = b"execledger event v2\x00"
 _CHECKPOINT_DOMAIN = "execledger checkpoint v1"
-
-
-class AuditKeyError(InfrastructureError):
-    """The audit key is missing where required, unreadable or too short."""
-
-
-class CheckpointFileError(InfrastructureError):
-    """A checkpoint file cannot be read or written."""
 
 
 class AuditKey:

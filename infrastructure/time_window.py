@@ -5,11 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from execledger.infrastructure.errors import InfrastructureError
-
-
-class BadArgument(InfrastructureError):
-    """A command-line value that cannot be used (one line, exit 2)."""
+from execledger.infrastructure.errors import BadArgument
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
-from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -55,20 +54,12 @@ _EXACT = frozenset((str, int, bool, type(None)))  # written alike by orjson and 
 _parse = json.JSONDecoder().raw_decode
 _from_iso = datetime.fromisoformat
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-# json.dumps(..., separators=(",", ":"), ensure_ascii=False) builds its C encoder on every
-# call; this one is built once (same arguments: no circular check, allow NaN, no sorting).
-_C_ENCODE = (
-    None
-    if c_make_encoder is None
-    else c_make_encoder(None, None, encode_basestring, None, ":", ",", False, False, True)
-)
 
 
 def _dumps(value: Any) -> str:
-    """``json.dumps(value, separators=(",", ":"), ensure_ascii=False)`` of a JSON-ready value."""
-    if _C_ENCODE is None:
-        return _ENCODER.encode(value)
-    return "".join(_C_ENCODE(value, 0))
+    """``json.dumps(value, separators=(",", ":"), ensure_ascii=False)`` of a JSON-ready value
+    (only for a state holding a float, which the ledger never writes: no fast path needed)."""
+    return _ENCODER.encode(value)
 
 
 _orjson_loads = orjson.loads

@@ -8,7 +8,8 @@ import typer
 from execledger.infrastructure import use_cases
 from execledger.infrastructure.auditing import LedgerReplay
 from execledger.infrastructure.cli.context import console, print_json, state_of
-from execledger.infrastructure.time_window import BadArgument, time_window
+from execledger.infrastructure.errors import BadArgument
+from execledger.infrastructure.time_window import time_window
 from rich.progress import Progress
 from rich.table import Table
 

@@ -8,8 +8,13 @@ import structlog
 from execledger.domain.order import SmartOrder
 from execledger.domain.types import OrderType, TimeInForce
 from execledger.infrastructure.engine.commit_group import OrderWriter
-from execledger.infrastructure.engine.retry import BrokerUnavailable, Retrier
-from execledger.infrastructure.errors import BrokerOrderNotFound, CancelRejected, OrderRejected
+from execledger.infrastructure.engine.retry import Retrier
+from execledger.infrastructure.errors import (
+    BrokerOrderNotFound,
+    BrokerUnavailable,
+    CancelRejected,
+    OrderRejected,
+)
 from execledger.infrastructure.ports import Broker, BrokerOrder, BrokerOrderStatus, Clock
 
 log = structlog.get_logger(__name__)

@@ -21,7 +21,8 @@ from uuid import UUID
 from eventsourcing.persistence import RecordConflictError
 from execledger.domain.order import SmartOrder
 from execledger.domain.types import Side, TimeInForce
-from execledger.infrastructure.ledger import ConcurrentUpdate, Ledger
+from execledger.infrastructure.errors import ConcurrentUpdate
+from execledger.infrastructure.ledger import Ledger
 from execledger.infrastructure.ports import Broker, BrokerOrder, OrderUpdate
 
 

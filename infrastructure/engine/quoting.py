@@ -8,7 +8,8 @@ import structlog
 from execledger.domain.config import ExecutionConfig
 from execledger.domain.quotes import QuoteChoice, assess_quote, choose_quote
 from execledger.domain.types import Quote
-from execledger.infrastructure.engine.retry import BrokerUnavailable, Retrier
+from execledger.infrastructure.engine.retry import Retrier
+from execledger.infrastructure.errors import BrokerUnavailable
 from execledger.infrastructure.ports import Clock, MarketData
 
 log = structlog.get_logger(__name__)

@@ -10,15 +10,15 @@ from typing import TypeVar
 
 import structlog
 from execledger.domain.config import ExecutionConfig
-from execledger.infrastructure.errors import BrokerError, MarketDataError, TransientBrokerError
+from execledger.infrastructure.errors import (
+    BrokerUnavailable,
+    MarketDataError,
+    TransientBrokerError,
+)
 from execledger.infrastructure.ports import Clock
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
-
-
-class BrokerUnavailable(BrokerError):
-    """A call still failed transiently after every retry; its outcome is unknown."""
 
 
 class Retrier:

@@ -7,14 +7,10 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Generic, TypeVar
 
-from execledger.infrastructure.errors import InfrastructureError
+from execledger.infrastructure.errors import QueueClosedError
 from execledger.infrastructure.venue.clock import VirtualClock, Waiter
 
 T = TypeVar("T")
-
-
-class QueueClosedError(InfrastructureError):
-    """A ``ClockQueue`` was closed and is empty."""
 
 
 _CLOSED = object()

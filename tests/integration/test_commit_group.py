@@ -10,7 +10,8 @@ from uuid import UUID
 import pytest
 from execledger.domain.types import Side, TimeInForce
 from execledger.infrastructure.engine.commit_group import CommitGroup, WriteAheadBroker
-from execledger.infrastructure.ledger import ConcurrentUpdate, Ledger, open_ledger
+from execledger.infrastructure.errors import ConcurrentUpdate
+from execledger.infrastructure.ledger import Ledger, open_ledger
 
 from tests.builders import a_request, accepted_order, at, new_order
 

@@ -14,8 +14,9 @@ from uuid import UUID
 
 import pytest
 from execledger.domain.chain import event_hash
+from execledger.infrastructure.errors import AuditKeyError
 from execledger.infrastructure.ledger import open_ledger
-from execledger.infrastructure.sealing import AuditKey, AuditKeyError, Checkpoint, SealTable, load_audit_key
+from execledger.infrastructure.sealing import AuditKey, Checkpoint, SealTable, load_audit_key
 from execledger.infrastructure.verification import VerificationReport, verify_ledger
 
 from tests.builders import (

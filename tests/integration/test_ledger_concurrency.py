@@ -8,7 +8,8 @@ from decimal import Decimal
 
 import pytest
 from execledger.domain import order_events as ev
-from execledger.infrastructure.ledger import ConcurrentUpdate, Ledger, open_ledger
+from execledger.infrastructure.errors import ConcurrentUpdate
+from execledger.infrastructure.ledger import Ledger, open_ledger
 
 from tests.builders import at, fill, working_order
 from tests.conftest import _fresh_schema, postgres_dsn

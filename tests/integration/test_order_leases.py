@@ -7,7 +7,8 @@ from uuid import uuid4
 
 import pytest
 from execledger.infrastructure.database_url import parse_database_url
-from execledger.infrastructure.leases import LeaseLost, OrderLeases, open_lease_table
+from execledger.infrastructure.errors import LeaseLost
+from execledger.infrastructure.leases import OrderLeases, open_lease_table
 
 
 def leases(database_url: str, owner: str, ttl_seconds: float = 30.0) -> OrderLeases:

@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from execledger.infrastructure.ledger import ConcurrentUpdate, Ledger, open_ledger
+from execledger.infrastructure.errors import ConcurrentUpdate
+from execledger.infrastructure.ledger import Ledger, open_ledger
 from execledger.infrastructure.read_models import open_projections
 from execledger.projections import ProjectionRunner, ProjectionStore, queries
 

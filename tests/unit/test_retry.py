@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 from execledger.domain.config import ExecutionConfig
-from execledger.infrastructure.engine.retry import BrokerUnavailable, Retrier
-from execledger.infrastructure.errors import OrderRejected, TransientBrokerError
+from execledger.infrastructure.engine.retry import Retrier
+from execledger.infrastructure.errors import BrokerUnavailable, OrderRejected, TransientBrokerError
 
 CONFIG = ExecutionConfig(
     retry_max_attempts=4,
