@@ -16,7 +16,8 @@ import typer
 from execledger.infrastructure import use_cases
 from execledger.infrastructure.cli.context import state_of
 from execledger.infrastructure.cli.orders import quality
-from execledger.infrastructure.time_window import BadArgument, time_window
+from execledger.infrastructure.errors import BadArgument
+from execledger.infrastructure.time_window import time_window
 from execledger.projections.reports import best_execution as be
 from execledger.projections.reports.order_events import FIELDS
 
