@@ -3,9 +3,24 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from execledger.domain.inputs import decimal_literal
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, model_validator
+
+#: The shortest wait the engine accepts: shorter ones would only spin (a re-peg check
+#: every microsecond never lets a 30-minute session end).
+MIN_WAIT_SECONDS = Decimal("0.01")
+#: The longest wait or timeout: one trading day.
+MAX_WAIT_SECONDS = Decimal("86400")
+
+_Number = BeforeValidator(decimal_literal)
+#: A wait or timeout in seconds, from 0.01 s to a day.
+Seconds = Annotated[Decimal, _Number, Field(ge=MIN_WAIT_SECONDS, le=MAX_WAIT_SECONDS)]
+#: An order size to displayed size ratio: above zero, at most 100.
+Ratio = Annotated[Decimal, _Number, Field(gt=0, le=100)]
+#: A count of attempts or re-pegs.
+Count = Annotated[StrictInt, Field(ge=0, le=100)]
 
 
 class ExecutionConfig(BaseModel):
@@ -15,58 +30,53 @@ class ExecutionConfig(BaseModel):
     re-pegs, the next time a re-peg is due the remaining quantity is sent as a market
     order. So ``max_repegs=2`` means: first placement, re-peg 1, re-peg 2, then market.
     ``max_repegs=0`` means the first unfilled wait escalates straight to market.
+
+    Types are strict where a file could say something else by accident: a count is an
+    integer (not ``true``), a switch is ``true`` or ``false`` (not ``"yes"`` or ``1``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    fill_wait_seconds: Decimal = Field(Decimal("10"), gt=0)
-    max_repegs: int = Field(2, ge=0)
-    allow_cross_spread_on_repeg: bool = True
-    repeg_min_improvement: Decimal = Field(Decimal("0.02"), gt=0)
-    repeg_check_interval_seconds: Decimal = Field(Decimal("1"), gt=0)
-    quote_freshness_seconds: Decimal = Field(Decimal("5"), gt=0)
-    suspicious_spread_percent: Decimal = Field(Decimal("10"), gt=0)
-    max_quote_wait_seconds: Decimal = Field(Decimal("30"), gt=0)
-    quote_retry_attempts: int = Field(3, ge=1)
-    min_fractional_notional: Decimal = Field(Decimal("1.00"), ge=0)
-    liquidity_small_ratio: Decimal = Field(Decimal("0.3"), gt=0)
-    liquidity_large_ratio: Decimal = Field(Decimal("0.8"), gt=0)
-    imbalance_threshold: Decimal = Field(Decimal("0.2"), ge=0, lt=1)
-    broker_timeout_seconds: Decimal = Field(Decimal("10"), gt=0)
-    cancel_confirm_timeout_seconds: Decimal = Field(Decimal("5"), gt=0)
-    retry_initial_backoff_seconds: Decimal = Field(Decimal("0.2"), gt=0)
-    retry_max_backoff_seconds: Decimal = Field(Decimal("5"), gt=0)
-    retry_max_attempts: int = Field(4, ge=1)
+    fill_wait_seconds: Seconds = Decimal("10")
+    max_repegs: Count = 2
+    allow_cross_spread_on_repeg: StrictBool = True
+    repeg_min_improvement: Annotated[Decimal, _Number, Field(gt=0, le=Decimal("1000"))] = Decimal("0.02")
+    repeg_check_interval_seconds: Seconds = Decimal("1")
+    quote_freshness_seconds: Seconds = Decimal("5")
+    suspicious_spread_percent: Annotated[Decimal, _Number, Field(gt=0, le=100)] = Decimal("10")
+    max_quote_wait_seconds: Seconds = Decimal("30")
+    quote_retry_attempts: Annotated[StrictInt, Field(ge=1, le=100)] = 3
+    min_fractional_notional: Annotated[Decimal, _Number, Field(ge=0, le=Decimal("1000000"))] = Decimal("1.00")
+    liquidity_small_ratio: Ratio = Decimal("0.3")
+    liquidity_large_ratio: Ratio = Decimal("0.8")
+    imbalance_threshold: Annotated[Decimal, _Number, Field(ge=0, lt=1)] = Decimal("0.2")
+    broker_timeout_seconds: Seconds = Decimal("10")
+    cancel_confirm_timeout_seconds: Seconds = Decimal("5")
+    retry_initial_backoff_seconds: Seconds = Decimal("0.2")
+    retry_max_backoff_seconds: Seconds = Decimal("5")
+    retry_max_attempts: Annotated[StrictInt, Field(ge=1, le=100)] = 4
 
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_float_noise(cls, value: Any) -> Any:
-        """Floats from JSON/TOML become Decimal through str, so 0.1 stays 0.1."""
-        if isinstance(value, float):
-            return Decimal(str(value))
-        return value
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        """Pairs of fields whose order the policy relies on."""
+        if self.liquidity_small_ratio > self.liquidity_large_ratio:
+            raise ValueError(
+                f"liquidity_small_ratio ({self.liquidity_small_ratio}) must not be above "
+                f"liquidity_large_ratio ({self.liquidity_large_ratio})"
+            )
+        if self.retry_initial_backoff_seconds > self.retry_max_backoff_seconds:
+            raise ValueError(
+                f"retry_initial_backoff_seconds ({self.retry_initial_backoff_seconds}) must not be "
+                f"above retry_max_backoff_seconds ({self.retry_max_backoff_seconds})"
+            )
+        return self
 
-    @field_validator(
-        "fill_wait_seconds",
-        "repeg_min_improvement",
-        "repeg_check_interval_seconds",
-        "quote_freshness_seconds",
-        "suspicious_spread_percent",
-        "max_quote_wait_seconds",
-        "min_fractional_notional",
-        "liquidity_small_ratio",
-        "liquidity_large_ratio",
-        "imbalance_threshold",
-        "broker_timeout_seconds",
-        "cancel_confirm_timeout_seconds",
-        "retry_initial_backoff_seconds",
-        "retry_max_backoff_seconds",
-    )
     @classmethod
-    def _finite(cls, value: Decimal) -> Decimal:
-        if not value.is_finite():
-            raise ValueError("must be a finite number")
-        return value
+    def recorded(cls, snapshot: dict[str, Any]) -> ExecutionConfig:
+        """The config as an order recorded it, not re-checked against today's input bounds
+        (it was valid when recorded; a later, stricter bound must not make it unreadable).
+        Fields added since keep their defaults."""
+        return cls.model_construct(**snapshot)
 
     def snapshot(self) -> dict[str, Any]:
         """The config as event data: Decimals stay Decimal, nothing is a float."""

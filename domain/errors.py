@@ -29,6 +29,10 @@ class UnknownPlacement(DomainError):
     """An update names a client order id this order never sent."""
 
 
+class IdempotencyConflict(DomainError):
+    """An idempotency key already names an order that asks for something else."""
+
+
 class InvalidConfig(DomainError):
     """An execution config failed validation; the message names the field."""
 

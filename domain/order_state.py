@@ -69,7 +69,7 @@ class OrderState:
     @property
     def config(self) -> ExecutionConfig:
         """The execution config recorded when the order was created."""
-        return ExecutionConfig.model_validate(self.config_snapshot)
+        return ExecutionConfig.recorded(self.config_snapshot)
 
     @property
     def limit_price(self) -> Decimal | None:

@@ -260,7 +260,7 @@ def _too_small(known: _Known) -> str:
 def _learn(event: ev.OrderEvent, known: _Known) -> None:
     if isinstance(event, ev.Requested):
         known.side, known.urgency, known.quantity = event.side, event.urgency, event.quantity
-        known.config = ExecutionConfig.model_validate(event.config)
+        known.config = ExecutionConfig.recorded(event.config)
     elif isinstance(event, ev.Validated):
         known.fractionable = event.fractionable
     elif isinstance(event, ev.QuantityAdjusted):

@@ -19,6 +19,7 @@ from execledger.infrastructure.errors import AuditKeyError, BadArgument, Checkpo
 from execledger.infrastructure.ledger import Ledger, as_order_id, open_ledger
 from execledger.infrastructure.read_model_check import OrderFigures, ReadModelReport, check_read_models
 from execledger.infrastructure.read_models import open_projections
+from execledger.infrastructure.read_only import refuses_writes
 from execledger.infrastructure.sealing import (
     KEY_ENV,
     SealTable,
@@ -29,6 +30,7 @@ from execledger.infrastructure.sealing import (
 from execledger.infrastructure.settings import Settings
 from execledger.infrastructure.time_window import TimeWindow
 from execledger.infrastructure.verification import VerificationReport, verify_ledger
+from execledger.projections.errors import ProjectionStoreUnavailable
 
 #: Replay progress: (notification id reached, ledger position).
 ReplayProgress = Callable[[int, int], None]
@@ -77,8 +79,8 @@ def verify(settings: Settings, request: VerifyRequest | None = None) -> Verifica
         )
     previous = read_checkpoint(request.against) if request.against is not None else None
     figures: dict[UUID, OrderFigures] | None = {} if request.read_models else None
-    with open_ledger(settings.database) as ledger:
-        seals = SealTable(ledger.recorder.datastore)  # type: ignore[attr-defined]
+    with open_ledger(settings.database, read_only=not request.seal) as ledger:
+        seals = SealTable(ledger.recorder.datastore, create=request.seal)  # type: ignore[attr-defined]
         report = verify_ledger(ledger, key=key, against=previous, seals=seals, figures=figures)
         if report.ok and key is not None and (request.seal or request.checkpoint is not None):
             signed = report.head.signed(key)
@@ -86,14 +88,23 @@ def verify(settings: Settings, request: VerifyRequest | None = None) -> Verifica
                 seals.add(signed)
             if request.checkpoint is not None:
                 write_checkpoint(request.checkpoint, signed)
-    rows = None
-    if figures is not None:
-        store = open_projections(settings.database)
-        try:
-            rows = check_read_models(store, figures)
-        finally:
-            store.close()
+    rows = _check_read_models(settings, figures) if figures is not None else None
     return Verification(report, key is not None, rows)
+
+
+def _check_read_models(settings: Settings, figures: dict[UUID, OrderFigures]) -> ReadModelReport | None:
+    """The read models' key figures against the events; None when the database refuses
+    writes (the read models cannot be brought up to date there, so are not checked)."""
+    try:
+        store = open_projections(settings.database)
+    except ProjectionStoreUnavailable as error:
+        if not refuses_writes(error):
+            raise
+        return None
+    try:
+        return check_read_models(store, figures)
+    finally:
+        store.close()
 
 
 def replay(
@@ -105,7 +116,7 @@ def replay(
 ) -> LedgerReplay:
     """Re-derive the decisions of one order, or of every order requested in ``window``,
     from their recorded inputs."""
-    with open_ledger(settings.database) as ledger:
+    with open_ledger(settings.database, read_only=True) as ledger:
         if order_id is not None:
             return replay_one(ledger, order_id)
         total = ledger.recorder.max_notification_id() or 0
@@ -129,7 +140,7 @@ def audit_order(
     ``as_of`` or at ``version`` (default: now)."""
     if as_of is not None and version is not None:
         raise BadArgument("--as-of and --version: give one, not both")
-    with open_ledger(settings.database) as ledger:
+    with open_ledger(settings.database, read_only=True) as ledger:
         order_id = resolve_order_id(ledger, identifier)
         events = ledger.events_of(order_id)
         if as_of is not None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Protocol
 
 from execledger.domain.config import ExecutionConfig
-from execledger.domain.ids import order_id_for
+from execledger.domain.ids import business_date, order_id_for
 from execledger.domain.requests import OrderRequest
 from execledger.domain.types import Quote
 from execledger.infrastructure.batch import Batch
@@ -34,7 +34,11 @@ DEFAULT_SYNTHETIC_START = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
 
 
 class PreparedVenue(Protocol):
-    """A venue checked against its batch, ready to open once the ledger is."""
+    """A venue checked against its batch, ready to open once the ledger is.
+
+    A venue on virtual time also gives ``business_date``, the trading day it replays
+    (see ``session_business_date``).
+    """
 
     def open(self, resume_at: datetime | None) -> AbstractContextManager[Venue]:
         """The session's ports, released on exit. ``resume_at`` is the latest business time
@@ -109,6 +113,11 @@ class PreparedSimulation:
     not_tradable: frozenset[str]
     not_fractionable: frozenset[str]
 
+    @property
+    def business_date(self) -> date:
+        """The trading day of the tape's first quote."""
+        return business_date(min(quote.quoted_at for quote in self.tape))
+
     @contextmanager
     def open(self, resume_at: datetime | None) -> Iterator[Venue]:
         ports, _ = simulated_venue(
@@ -143,6 +152,14 @@ def register_venue(name: str, factory: VenueFactory) -> None:
 def venue_names() -> tuple[str, ...]:
     """The registered venues' names, sorted."""
     return tuple(sorted(_VENUES))
+
+
+def session_business_date(prepared: PreparedVenue) -> date:
+    """The session's trading day, which derived idempotency keys include
+    (``OrderRequest.effective_idempotency_key``): the prepared venue's ``business_date``
+    when it replays another day (the simulated venue: its tape's), else today's."""
+    day = getattr(prepared, "business_date", None)
+    return day if isinstance(day, date) else business_date(datetime.now(UTC))
 
 
 def prepare_venue(batch: Batch, settings: Settings) -> PreparedVenue:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import tomllib
 from decimal import Decimal
 from pathlib import Path
@@ -10,15 +9,20 @@ from typing import Any
 
 from execledger.domain.config import ExecutionConfig
 from execledger.domain.errors import InvalidConfig
+from execledger.infrastructure.errors import InputFileError
+from execledger.infrastructure.input_files import parse_json, read_text, repeated_keys
 from pydantic import ValidationError
 
 
 def _parse(path: Path, text: str) -> Any:
     suffix = path.suffix.lower()
     if suffix == ".toml":
-        return tomllib.loads(text, parse_float=Decimal)
+        try:
+            return tomllib.loads(text, parse_float=Decimal)
+        except tomllib.TOMLDecodeError as error:
+            raise InvalidConfig(f"{path}: not valid TOML: {error}") from None
     if suffix == ".json":
-        return json.loads(text, parse_float=Decimal)
+        return parse_json(text, path)
     raise InvalidConfig(f"{path}: unsupported config file type {suffix!r} (use .toml or .json)")
 
 
@@ -28,29 +32,35 @@ def _describe(error: ValidationError) -> str:
         field = ".".join(str(part) for part in item["loc"]) or "(file)"
         if item["type"] == "extra_forbidden":
             problems.append(f"{field}: unknown field")
+        elif not item["loc"]:
+            problems.append(item["msg"].removeprefix("Value error, "))
         else:
-            problems.append(f"{field}: {item['msg']} (got {item.get('input')!r})")
+            problems.append(f"{field}: {item['msg']} (got {_shown(item.get('input'))})")
     return "; ".join(problems)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
 
 
 def load_execution_config(path: Path) -> ExecutionConfig:
     """The ExecutionConfig in ``path`` (.toml or .json, fields at the top level).
 
     Fields left out keep their defaults. Numbers are read as Decimal straight from the
-    file's text, so 0.1 stays 0.1. Raises InvalidConfig naming the file, or the field
-    that is unknown or has a bad value.
+    file's text, so 0.1 stays 0.1. The file is UTF-8, a byte-order mark allowed (as in
+    orders files and tapes). Raises InvalidConfig naming the file, or the field that is
+    unknown, given twice or has a bad value.
     """
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise InvalidConfig(f"{path}: cannot read config file: {error}") from error
-    try:
-        raw = _parse(path, text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
-        raise InvalidConfig(f"{path}: not valid {path.suffix[1:].upper()}: {error}") from error
+        raw = _parse(path, read_text(path, "config file"))
+    except InputFileError as error:
+        raise InvalidConfig(str(error)) from None
     if not isinstance(raw, dict):
         raise InvalidConfig(f"{path}: expected a table of ExecutionConfig fields")
+    for name in repeated_keys(raw):
+        raise InvalidConfig(f"{path}: {name}: given more than once")
     try:
         return ExecutionConfig.model_validate(raw)
     except ValidationError as error:
-        raise InvalidConfig(f"{path}: {_describe(error)}") from error
+        raise InvalidConfig(f"{path}: {_describe(error)}") from None

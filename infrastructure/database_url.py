@@ -29,6 +29,12 @@ class DatabaseUrl:
         return self.env.get("POSTGRES_SCHEMA", "")
 
     @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file, absolute (None for PostgreSQL or an in-memory database)."""
+        name = self.env.get("SQLITE_DBNAME", ":memory:")
+        return None if name == ":memory:" or "mode=memory" in name else Path(name).expanduser().resolve()
+
+    @property
     def postgres_connection(self) -> dict[str, Any]:
         """psycopg.connect keyword arguments for this PostgreSQL database (host, port,
         dbname, user, password, connect_timeout): the one place they are spelled out."""
@@ -68,8 +74,6 @@ def _sqlite_env(url: str, path: str, netloc: str) -> dict[str, str]:
     if netloc or not path or path == "/":
         raise DatabaseUrlError(f"malformed SQLite URL {url!r}: use sqlite:///relative/path.db")
     name = unquote(path[1:])
-    if name != ":memory:":
-        Path(name).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
     return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": name}
 
 

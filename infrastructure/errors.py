@@ -51,6 +51,13 @@ class OrdersFileError(InfrastructureError):
     """An orders file is malformed; the message names the row and the field."""
 
 
+def is_missing_table(error: BaseException) -> bool:
+    """Whether a database error says a table does not exist (SQLite or PostgreSQL):
+    a ledger or a seal table that was never created, not a database that failed."""
+    text = str(error)
+    return "no such table" in text or ("relation" in text and "does not exist" in text)
+
+
 class UnknownVenue(InfrastructureError):
     """No venue is registered under the name asked for."""
 
@@ -90,3 +97,15 @@ class AuditKeyError(InfrastructureError):
 
 class CheckpointFileError(InfrastructureError):
     """A checkpoint file cannot be read or written."""
+
+
+class LedgerNotFound(InfrastructureError):
+    """A read-only command named a ledger that does not exist (no file, no tables)."""
+
+
+class InputFileError(InfrastructureError):
+    """A file from outside cannot be read or parsed; the message names the file."""
+
+
+class SettingsError(InfrastructureError):
+    """A setting from the environment or a global option is invalid; names which."""

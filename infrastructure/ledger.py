@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from eventsourcing.persistence import (
     Transcoder,
 )
 from execledger.domain.config import ExecutionConfig
+from execledger.domain.errors import IdempotencyConflict
 from execledger.domain.ids import order_id_for
 from execledger.domain.order import SmartOrder
 from execledger.domain.order_events import OrderEvent
@@ -31,8 +33,11 @@ from execledger.infrastructure.database_url import DatabaseUrl, parse_database_u
 from execledger.infrastructure.errors import (
     ConcurrentUpdate,
     DatabaseUnavailable,
+    LedgerNotFound,
     OrderNotFound,
+    is_missing_table,
 )
+from execledger.infrastructure.idempotency import conflict
 from execledger.infrastructure.sealing import AuditKey, SealingMapper, load_audit_key
 from execledger.infrastructure.transcodings import register_ledger_transcodings
 
@@ -89,16 +94,27 @@ class Ledger(Application[UUID]):
     def submit(
         self, request: OrderRequest, config: ExecutionConfig, occurred_at: datetime
     ) -> tuple[SmartOrder, bool]:
-        """Create the order for ``request``, or return the existing one (and False)."""
+        """Create the order for ``request``, or return the existing one (and False).
+
+        Raises IdempotencyConflict when the request's key already names an order that
+        asked for something else (``idempotency.check_batch`` finds it before a batch).
+        """
         order_id = order_id_for(request.account, request.effective_idempotency_key())
         if order_id in self.repository:
-            return self.order(order_id), False
+            return self._same(request, self.order(order_id)), False
         order = SmartOrder.request(request, config, occurred_at)
         try:
             self.save(order)
         except RecordConflictError:
-            return self.order(order_id), False
+            return self._same(request, self.order(order_id)), False
         return order, True
+
+    @staticmethod
+    def _same(request: OrderRequest, order: SmartOrder) -> SmartOrder:
+        reason = conflict(request, order)
+        if reason:
+            raise IdempotencyConflict(reason)
+        return order
 
     def submit_many(
         self, requests: Sequence[OrderRequest], config: ExecutionConfig, occurred_at: datetime
@@ -113,9 +129,10 @@ class Ledger(Application[UUID]):
             for request in batch:
                 order_id = order_id_for(request.account, request.effective_idempotency_key())
                 if order_id in found:
+                    self._same(request, found[order_id][0])
                     continue
                 if order_id in self.repository:
-                    found[order_id] = (self.order(order_id), False)
+                    found[order_id] = (self._same(request, self.order(order_id)), False)
                 else:
                     found[order_id] = (SmartOrder.request(request, config, occurred_at), True)
             created = [order for order, new in found.values() if new]
@@ -202,8 +219,11 @@ def open_ledger(
     url: str | DatabaseUrl,
     extra_env: Mapping[str, str] | None = None,
     audit_key: AuditKey | None = None,
+    *,
+    read_only: bool = False,
 ) -> Ledger:
-    """Open (creating tables if needed) the ledger the URL names.
+    """Open the ledger the URL names: for writing (creating its file and tables if
+    needed), or ``read_only`` for the commands that only read (see ``_read_only_env``).
 
     Events are sealed with ``audit_key``, else with the key the environment names
     (``EXECLEDGER_AUDIT_KEY`` or ``EXECLEDGER_AUDIT_KEY_FILE``), else left unkeyed.
@@ -212,12 +232,47 @@ def open_ledger(
     env = {**database.env, **(extra_env or {})}
     key = audit_key or load_audit_key()
     try:
+        if read_only:
+            ledger = Ledger(env=_read_only_env(database, env), audit_key=key)
+            _require_tables(ledger, database)
+            return ledger
+        if database.sqlite_path is not None:
+            database.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
         with creating_tables_alone(database):
             return Ledger(env=env, audit_key=key)
     except (PersistenceError, psycopg.Error, sqlite3.Error, OSError) as error:
         raise DatabaseUnavailable(
             f"cannot open the ledger at {database.redacted}: {_first_line(error)}"
         ) from error
+
+
+def _read_only_env(database: DatabaseUrl, env: dict[str, str]) -> dict[str, str]:
+    """The environment that opens the ledger without creating or changing anything.
+
+    No table is created (``CREATE_TABLE``); a SQLite file must exist and is opened with
+    ``mode=ro``, or ``immutable=1`` when its folder is not writable (a read-only mount,
+    where SQLite could not create the WAL's shared-memory file; nobody writes there).
+    """
+    read_only = {**env, "CREATE_TABLE": "false"}
+    path = database.sqlite_path
+    if path is None:
+        return read_only
+    if not path.is_file():
+        raise LedgerNotFound(f"no ledger at {database.redacted}")
+    mode = "mode=ro" if os.access(path.parent, os.W_OK) else "immutable=1"
+    read_only["SQLITE_DBNAME"] = f"{path.as_uri()}?{mode}"
+    return read_only
+
+
+def _require_tables(ledger: Ledger, database: DatabaseUrl) -> None:
+    """Raise LedgerNotFound when the ledger's events table does not exist."""
+    try:
+        ledger.recorder.max_notification_id()
+    except (PersistenceError, psycopg.Error, sqlite3.Error) as error:
+        if is_missing_table(error):
+            ledger.close()
+            raise LedgerNotFound(f"no ledger at {database.redacted}") from None
+        raise
 
 
 @contextmanager

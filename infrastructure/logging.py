@@ -37,7 +37,14 @@ class _CurrentStderr:
 
 
 def configure_logging(*, log_format: str = "console", level: str = "WARNING") -> None:
-    """Configure structlog for the process; every line goes to stderr."""
+    """Configure structlog for the process; every line goes to stderr.
+
+    ``level`` is a level name (DEBUG, INFO, WARNING, ERROR, CRITICAL); another raises
+    ValueError rather than logging at a level nobody asked for.
+    """
+    levels = logging.getLevelNamesMapping()
+    if level.upper() not in levels:
+        raise ValueError(f"unknown log level {level!r}")
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if log_format == "json"
@@ -52,9 +59,7 @@ def configure_logging(*, log_format: str = "console", level: str = "WARNING") ->
             structlog.processors.format_exc_info,
             renderer,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelNamesMapping().get(level.upper(), logging.WARNING)
-        ),
+        wrapper_class=structlog.make_filtering_bound_logger(levels[level.upper()]),
         logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )

@@ -28,10 +28,14 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.persistence import Mapper, PersistenceError, StoredEvent
 from eventsourcing.utils import get_topic
 from execledger.domain.chain import CHAIN_VERSION, GENESIS_HASH
-from execledger.infrastructure.errors import AuditKeyError, CheckpointFileError
+from execledger.infrastructure.errors import (
+    AuditKeyError,
+    CheckpointFileError,
+    is_missing_table,
+)
 
 KEY_ENV = "EXECLEDGER_AUDIT_KEY"
 KEY_FILE_ENV = "EXECLEDGER_AUDIT_KEY_FILE"
@@ -188,18 +192,21 @@ def read_checkpoint(path: Path) -> Checkpoint:
 class SealTable:
     """Signed checkpoints stored beside the events (SQLite file or PostgreSQL schema)."""
 
-    def __init__(self, datastore: Any) -> None:
+    def __init__(self, datastore: Any, *, create: bool = True) -> None:
+        """``create=False`` on a ledger opened read-only: a missing table is no seals."""
         self._datastore = datastore
         schema = getattr(datastore, "schema", None)
         self._postgres = schema is not None
         self._table = f"{schema}.execledger_seals" if schema else "execledger_seals"
         self._p = "%s" if self._postgres else "?"
-        self._execute(
-            f"CREATE TABLE IF NOT EXISTS {self._table} ("
-            "position BIGINT PRIMARY KEY, count BIGINT NOT NULL, root TEXT NOT NULL, mac TEXT NOT NULL)",
-            (),
-            commit=True,
-        )
+        self._created = create
+        if create:
+            self._execute(
+                f"CREATE TABLE IF NOT EXISTS {self._table} ("
+                "position BIGINT PRIMARY KEY, count BIGINT NOT NULL, root TEXT NOT NULL, mac TEXT NOT NULL)",
+                (),
+                commit=True,
+            )
 
     def _execute(self, sql: str, params: tuple[Any, ...], *, commit: bool) -> list[Any]:
         with self._datastore.transaction(commit=commit) as cursor:
@@ -221,9 +228,14 @@ class SealTable:
 
     def all(self) -> list[Checkpoint]:
         """Every stored checkpoint, by position."""
-        rows = self._execute(
-            f"SELECT position, count, root, mac FROM {self._table} ORDER BY position", (), commit=False
-        )
+        try:
+            rows = self._execute(
+                f"SELECT position, count, root, mac FROM {self._table} ORDER BY position", (), commit=False
+            )
+        except PersistenceError as error:
+            if self._created or not is_missing_table(error):
+                raise
+            return []
         return [Checkpoint(*_row(row)) for row in rows]
 
 

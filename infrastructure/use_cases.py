@@ -16,6 +16,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
+from execledger.domain.requests import on_business_date
 from execledger.infrastructure.audit_use_cases import (
     OrderAudit,
     Verification,
@@ -32,13 +33,16 @@ from execledger.infrastructure.bootstrap import (
     order_leases,
     prepare_venue,
     resume_point,
+    session_business_date,
     synthetic_session_tape,
 )
 from execledger.infrastructure.demo import DEMO_PRICES, demo_requests
 from execledger.infrastructure.engine.session import ProgressCallback, SessionResult
+from execledger.infrastructure.idempotency import check_batch
 from execledger.infrastructure.leases import OrderLeases
 from execledger.infrastructure.ledger import Ledger, open_ledger
 from execledger.infrastructure.read_models import open_projections
+from execledger.infrastructure.read_only import readable_projections
 from execledger.infrastructure.report_use_cases import best_execution, order_event_records
 from execledger.infrastructure.settings import Settings
 from execledger.projections import ProjectionRunner, ProjectionStore, queries
@@ -89,7 +93,9 @@ def _work(
     settings: Settings,
     leases: OrderLeases | None,
 ) -> SessionResult:
-    with prepared.open(resume_point(ledger, batch.requests)) as venue:
+    requests = on_business_date(batch.requests, session_business_date(prepared))
+    check_batch(ledger, requests, batch.source)
+    with prepared.open(resume_point(ledger, requests)) as venue:
         session = execution_session(
             ledger,
             venue,
@@ -98,7 +104,7 @@ def _work(
             leases=leases,
             max_active_orders=settings.max_active_orders,
         )
-        return asyncio.run(session.run(batch.requests, on_finished=on_finished))
+        return asyncio.run(session.run(requests, on_finished=on_finished))
 
 
 @dataclass(frozen=True)
@@ -202,14 +208,12 @@ def projection_runner(settings: Settings) -> Iterator[ProjectionRunner]:
 
 @contextmanager
 def current_read_models(settings: Settings) -> Iterator[ProjectionStore]:
-    """The read models, caught up with the ledger first so they are current."""
-    with open_ledger(settings.database) as ledger:
-        store = open_projections(settings.database)
-        try:
-            ProjectionRunner(ledger, store).catch_up()
-            yield store
-        finally:
-            store.close()
+    """The read models, caught up with the ledger first so they are current; the ledger
+    is opened read-only (never created; a read-only database works, see read_only)."""
+    database = settings.database
+    with open_ledger(database, read_only=True) as ledger, readable_projections(database) as store:
+        ProjectionRunner(ledger, store).catch_up()
+        yield store
 
 
 __all__ = [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Literal
+from typing import NoReturn
 
 import typer
 from execledger.domain.errors import DomainError
@@ -18,8 +18,12 @@ from execledger.infrastructure.cli.projections import projections_app
 from execledger.infrastructure.cli.report import report_app
 from execledger.infrastructure.errors import InfrastructureError
 from execledger.infrastructure.logging import configure_logging
-from execledger.infrastructure.settings import Settings
+from execledger.infrastructure.settings import load_settings
 from execledger.projections import ProjectionError
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
+
+#: The exit code of a run stopped by Ctrl-C (128 + SIGINT).
+INTERRUPTED = 130
 
 app = typer.Typer(
     name="execledger",
@@ -45,13 +49,10 @@ def main_options(
     log_level: str = typer.Option("WARNING", "--log-level", envvar="EXECLEDGER_LOG_LEVEL"),
 ) -> None:
     """Event-sourced execution ledger for smart limit orders."""
-    overrides: dict[str, str] = {"log_level": log_level}
-    if db:
+    overrides = {"log_level": log_level, "log_format": log_format}
+    if db is not None:
         overrides["database_url"] = db
-    if log_format not in ("console", "json"):
-        raise typer.BadParameter("must be console or json", param_hint="--log-format")
-    fmt: Literal["console", "json"] = "json" if log_format == "json" else "console"
-    settings = Settings(**overrides, log_format=fmt)  # type: ignore[arg-type]
+    settings = load_settings(**overrides)
     configure_logging(log_format=settings.log_format, level=settings.log_level)
     ctx.obj = CliState(settings)
 
@@ -70,15 +71,29 @@ app.add_typer(policy_app, name="policy", help="What-if: the policy's price and r
 
 
 def main() -> None:
-    """Console-script entry: known errors become one line on stderr and exit code 2."""
+    """Console-script entry: known errors and bad options become one line on stderr and
+    exit code 2 (no usage box, no traceback); Ctrl-C exits 130."""
     try:
-        app()
+        code = app(standalone_mode=False)
+    except NoArgsIsHelpError as error:
+        app(args=[*sys.argv[1:], "--help"], standalone_mode=False)  # the (rich) help itself
+        sys.exit(error.exit_code)
+    except ClickException as error:
+        _fail(error.format_message())
     except (InfrastructureError, DomainError, ProjectionError) as error:
-        sys.stderr.write(f"execledger: error: {error}\n")
-        sys.exit(2)
-    except KeyboardInterrupt:
+        _fail(str(error))
+    except (KeyboardInterrupt, typer.Abort):
+        code = INTERRUPTED
+    if code == INTERRUPTED:
         sys.stderr.write("execledger: interrupted; orders stay as recorded\n")
-        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str) -> NoReturn:
+    """One line on stderr (the first line of ``message``), exit code 2."""
+    line = message.strip().splitlines()[0] if message.strip() else "error"
+    sys.stderr.write(f"execledger: error: {line}\n")
+    sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from execledger.infrastructure.ledger import open_ledger
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -68,15 +69,25 @@ def test_an_unreachable_postgresql_exits_2_with_one_line_and_no_password() -> No
     assert "cannot open the ledger" in done.stderr
 
 
-def test_verify_of_a_fresh_sqlite_ledger_exits_0(tmp_path: Path) -> None:
-    """The README's run command: a new SQLite file verifies with zero orders."""
-    done = _run("--db", f"sqlite:///{tmp_path / 'new.db'}", "verify")
+def test_verify_of_an_empty_sqlite_ledger_exits_0(tmp_path: Path) -> None:
+    """A ledger with no order yet verifies with zero orders."""
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    open_ledger(url).close()
+    done = _run("--db", url, "verify")
     assert done.returncode == 0, done.stderr
     assert "0 orders" in done.stdout
 
 
+def test_verify_of_a_missing_sqlite_file_is_no_ledger(tmp_path: Path) -> None:
+    """verify never creates the ledger it was asked to check (see test_read_only_ledger)."""
+    done = _run("--db", f"sqlite:///{tmp_path / 'new.db'}", "verify")
+    _assert_one_line_error(done)
+    assert "no ledger at" in done.stderr and not (tmp_path / "new.db").exists()
+
+
 def test_verify_json_on_both_backends(database_url: str) -> None:
     """`verify --json` prints the machine report on both backends."""
+    open_ledger(database_url).close()
     done = _run("--db", database_url, "verify", "--json")
     assert done.returncode == 0, done.stderr
     assert '"ok": true' in done.stdout

@@ -46,7 +46,9 @@ def test_projected_orders_agree_with_the_aggregates(ledger: Ledger, store: Proje
     """Status, quantities and exact Decimal prices read back as the aggregates hold them."""
     save_orders(ledger, range(16))
     ProjectionRunner(ledger, store).catch_up()
-    for row in store.select(ALL_PROJECTIONS[0].state_table):
+    rows = store.select(ALL_PROJECTIONS[0].state_table)
+    assert len(rows) == 16, "every saved order has a row to compare"
+    for row in rows:
         order = ledger.order(row["order_id"])
         assert row["status"] == order.status.value
         assert row["filled_quantity"] == order.filled_quantity

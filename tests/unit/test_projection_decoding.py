@@ -109,7 +109,9 @@ def test_an_unknown_transcoding_falls_back_to_the_mapper(ledger: Ledger) -> None
 
 
 def test_decoded_events_are_order_events_with_their_order_key(ledger: Ledger) -> None:
-    for decoded in decode(ledger, stored_events(ledger, 2)):
+    decoded_events = decode(ledger, stored_events(ledger, 2))
+    assert decoded_events, "there are events to check"
+    for decoded in decoded_events:
         assert isinstance(decoded.event, OrderEvent)
         assert decoded.key == decoded.event.originator_id.int
 

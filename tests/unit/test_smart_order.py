@@ -187,6 +187,7 @@ def test_a_working_order_records_the_realistic_event_sequence() -> None:
 def test_every_event_carries_correlation_id_and_business_time() -> None:
     """Every event has the request's correlation id and the engine's occurred_at."""
     order = working_order()
+    assert len(order.pending_events) > 3, "the order has events to check"
     for event in order.pending_events:
         assert isinstance(event, ev.OrderEvent)
         assert event.correlation_id == "corr-1"

@@ -55,6 +55,7 @@ def test_prices_sit_on_the_tick_and_are_never_crossed() -> None:
         volatility_bps=Decimal("20"),
     )
 
+    assert len(tape) > 100, "the tape has quotes to check"
     for quote in tape:
         for price in (quote.bid, quote.ask):
             assert isinstance(price, Decimal)
@@ -77,6 +78,7 @@ def test_spread_and_sizes_follow_the_parameters() -> None:
         size_lot=100,
     )
 
+    assert len(tape) > 100, "the tape has quotes to check"
     for quote in tape:
         spread_bps = (quote.ask - quote.bid) / quote.mid * 10000
         assert Decimal("99") <= spread_bps <= Decimal("105")  # rounded outward to the tick

@@ -56,8 +56,8 @@ def test_a_malformed_tape_names_the_line_and_the_field(fixture: str, expected: s
 @pytest.mark.parametrize(
     ("row", "expected"),
     [
-        ("2024-03-01T14:30:00Z,AAPL,100,NaN,1,1", "field ask: not a finite number"),
-        ("2024-03-01T14:30:00Z,AAPL,100,101,-1,1", "field bid_size: must not be negative"),
+        ("2024-03-01T14:30:00Z,AAPL,100,NaN,1,1", "field ask: not a number"),
+        ("2024-03-01T14:30:00Z,AAPL,100,101,-1,1", "field bid_size: .*greater than or equal to 0"),
         ("2024-03-01T14:30:00Z,,100,101,1,1", "field symbol: empty value"),
         ("yesterday,AAPL,100,101,1,1", "field timestamp: not ISO 8601"),
         ("2024-03-01T14:30:00Z,AAPL,100,101,1,1,9", "7 fields, expected 6"),
