@@ -47,6 +47,7 @@ from execledger.infrastructure.leases import OrderLeases
 from execledger.infrastructure.ledger import Ledger, open_ledger
 from execledger.infrastructure.read_models import open_projections
 from execledger.infrastructure.read_only import readable_projections
+from execledger.infrastructure.report_use_cases import best_execution, order_event_records
 from execledger.infrastructure.settings import Settings
 from execledger.infrastructure.venue import WallClock
 from execledger.projections import ProjectionRunner, ProjectionStore, queries
@@ -241,12 +242,14 @@ __all__ = [
     "Verification",
     "VerifyRequest",
     "audit_order",
+    "best_execution",
     "current_read_models",
     "demo",
     "demo_batch",
     "execute_batch",
     "execution_quality",
     "follow_projections",
+    "order_event_records",
     "orders",
     "projection_errors",
     "projection_runner",

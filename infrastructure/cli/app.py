@@ -68,7 +68,7 @@ app.command("verify")(verify_command.verify)
 app.command("audit")(audit_command.audit)
 app.command("reconcile")(alpaca_command.reconcile_command)
 app.add_typer(projections_app, name="projections", help="Read models: run, rebuild, status.")
-app.add_typer(report_app, name="report", help="Reports: execution-quality.")
+app.add_typer(report_app, name="report", help="Reports: execution-quality, best-execution, order-events.")
 app.add_typer(policy_app, name="policy", help="What-if: the policy's price and re-peg decisions.")
 
 
