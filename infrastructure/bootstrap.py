@@ -11,16 +11,17 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from execledger.domain.config import ExecutionConfig
 from execledger.domain.ids import business_date, order_id_for
 from execledger.domain.requests import OrderRequest
 from execledger.domain.types import Quote
+from execledger.infrastructure.alpaca.venue import AlpacaEnvironment, alpaca_factory
 from execledger.infrastructure.batch import Batch
 from execledger.infrastructure.database_url import DatabaseUrl
 from execledger.infrastructure.engine.session import DEFAULT_MAX_ACTIVE_ORDERS, ExecutionSession
-from execledger.infrastructure.errors import OrdersFileError, UnknownVenue
+from execledger.infrastructure.errors import OrderNotFound, OrdersFileError, UnknownVenue
 from execledger.infrastructure.leases import OrderLeases, open_lease_table
 from execledger.infrastructure.ledger import Ledger
 from execledger.infrastructure.ports import Asset, MarketData, Venue
@@ -45,6 +46,16 @@ class PreparedVenue(Protocol):
         """The session's ports, released on exit. ``resume_at`` is the latest business time
         recorded on the batch's unfinished orders: a virtual clock starts no earlier."""
         ...
+
+
+@runtime_checkable
+class ReconcilingVenue(Protocol):
+    """A prepared venue with a memory of its own (a real broker): the ledger's open orders
+    are brought up to its truth before a session works them, since after a restart the
+    broker may have filled or canceled meanwhile. The simulated venue starts afresh and
+    has nothing to reconcile."""
+
+    async def reconcile(self, ledger: Ledger, venue: Venue) -> None: ...
 
 
 class VenueFactory(Protocol):
@@ -147,7 +158,11 @@ def prepare_simulation(batch: Batch, settings: Settings) -> PreparedSimulation:
     return PreparedSimulation(tape, batch.not_tradable, batch.not_fractionable, batch.venue_faults)
 
 
-_VENUES: dict[str, VenueFactory] = {"sim": prepare_simulation}
+_VENUES: dict[str, VenueFactory] = {
+    "sim": prepare_simulation,
+    "alpaca-paper": alpaca_factory(AlpacaEnvironment.PAPER),
+    "alpaca-live": alpaca_factory(AlpacaEnvironment.LIVE),
+}
 
 
 def register_venue(name: str, factory: VenueFactory) -> None:
@@ -203,9 +218,10 @@ def resume_point(ledger: Ledger, requests: Sequence[OrderRequest]) -> datetime |
     latest: datetime | None = None
     for request in requests:
         order_id = order_id_for(request.account, request.effective_idempotency_key())
-        if order_id not in ledger.repository:
+        try:  # one read: ``in ledger.repository`` would load the order once more
+            order = ledger.order(order_id)
+        except OrderNotFound:
             continue
-        order = ledger.order(order_id)
         if not order.is_terminal and (latest is None or order.last_event_at > latest):
             latest = order.last_event_at
     return latest

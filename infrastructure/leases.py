@@ -93,6 +93,8 @@ class OrderLeases:
         try:
             with self._lock:
                 self._table.release(self.owner, None)
+        except (sqlite3.Error, psycopg.Error) as error:  # they expire on their own
+            log.warning("lease_release_failed", owner=self.owner, error=str(error).splitlines()[0])
         finally:
             self._table.close()
 

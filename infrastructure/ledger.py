@@ -131,8 +131,12 @@ class Ledger(Application[UUID]):
                 if order_id in found:
                     self._same(request, found[order_id][0])
                     continue
-                if order_id in self.repository:
-                    found[order_id] = (self._same(request, self.order(order_id)), False)
+                try:  # one read: ``in self.repository`` would load the order once more
+                    existing = self.order(order_id)
+                except OrderNotFound:
+                    existing = None
+                if existing is not None:
+                    found[order_id] = (self._same(request, existing), False)
                 else:
                     found[order_id] = (SmartOrder.request(request, config, occurred_at), True)
             created = [order for order, new in found.values() if new]

@@ -16,7 +16,9 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
+from execledger.domain.config import ExecutionConfig
 from execledger.domain.requests import on_business_date
+from execledger.infrastructure.alpaca.venue import AlpacaEnvironment, alpaca_adapters
 from execledger.infrastructure.audit_use_cases import (
     OrderAudit,
     Verification,
@@ -28,6 +30,7 @@ from execledger.infrastructure.audit_use_cases import (
 from execledger.infrastructure.batch import Batch
 from execledger.infrastructure.bootstrap import (
     PreparedVenue,
+    ReconcilingVenue,
     execution_session,
     following_projections,
     order_leases,
@@ -37,13 +40,16 @@ from execledger.infrastructure.bootstrap import (
     synthetic_session_tape,
 )
 from execledger.infrastructure.demo import DEMO_PRICES, demo_requests
+from execledger.infrastructure.engine.reconciliation import ReconcileReport, reconcile
 from execledger.infrastructure.engine.session import ProgressCallback, SessionResult
 from execledger.infrastructure.idempotency import check_batch
 from execledger.infrastructure.leases import OrderLeases
 from execledger.infrastructure.ledger import Ledger, open_ledger
 from execledger.infrastructure.read_models import open_projections
 from execledger.infrastructure.read_only import readable_projections
+from execledger.infrastructure.report_use_cases import best_execution, order_event_records
 from execledger.infrastructure.settings import Settings
+from execledger.infrastructure.venue import WallClock
 from execledger.projections import ProjectionRunner, ProjectionStore, queries
 
 Rows = list[dict[str, Any]]
@@ -103,7 +109,20 @@ def _work(
             leases=leases,
             max_active_orders=settings.max_active_orders,
         )
-        return asyncio.run(session.run(requests, on_finished=on_finished))
+
+        async def reconciled_run() -> SessionResult:
+            if isinstance(prepared, ReconcilingVenue):
+                await prepared.reconcile(ledger, venue)
+            return await session.run(requests, on_finished=on_finished)
+
+        return asyncio.run(reconciled_run())
+
+
+def reconcile_with_alpaca(settings: Settings, environment: AlpacaEnvironment) -> ReconcileReport:
+    """Every open order brought up to Alpaca's truth (docs/alpaca.md); sends nothing."""
+    adapters = alpaca_adapters(environment, ExecutionConfig())
+    with open_ledger(settings.database) as ledger:
+        return asyncio.run(reconcile(ledger, adapters.broker, WallClock()))
 
 
 @dataclass(frozen=True)
@@ -223,17 +242,20 @@ __all__ = [
     "Verification",
     "VerifyRequest",
     "audit_order",
+    "best_execution",
     "current_read_models",
     "demo",
     "demo_batch",
     "execute_batch",
     "execution_quality",
     "follow_projections",
+    "order_event_records",
     "orders",
     "projection_errors",
     "projection_runner",
     "projections_status",
     "rebuild_projections",
+    "reconcile_with_alpaca",
     "replay",
     "timeline",
     "verify",

@@ -16,12 +16,14 @@ passing them.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from execledger.domain.chain import CHAIN_VERSION, GENESIS_HASH, event_hash
+import orjson
+from execledger.domain.chain import CHAIN_VERSION, GENESIS_HASH, canonical, event_hash
 from execledger.infrastructure.ledger import Ledger, as_order_id
 from execledger.infrastructure.read_model_check import OrderFigures
 from execledger.infrastructure.sealing import ROOT_GENESIS, AuditKey, Checkpoint, SealTable, extend_root
@@ -165,7 +167,9 @@ def verify_ledger(
             walk.legacy += 1
         if figures is not None:
             name = notification.topic.rpartition(":")[2]
-            figures.setdefault(order_id, OrderFigures()).learn(notification.originator_version, name, state)
+            figures.setdefault(order_id, OrderFigures()).learn(
+                notification.originator_version, name, _typed_decimals(state)
+            )
         walk.heads[order_id] = _ChainHead(notification.originator_version, state["event_hash"])
     walk.advance_checkpoints(None)
     ordered = sorted(walk.broken.values(), key=lambda b: (str(b.order_id), b.version or 0))
@@ -186,22 +190,26 @@ def _check(
     expected_version = 1 if head is None else head.version + 1
     if notification.originator_version != expected_version:
         return f"version {notification.originator_version} follows {expected_version - 1}", {}
-    try:
-        state = ledger.decode_state(notification.state)
-    except (ValueError, KeyError, TypeError) as error:
-        return f"stored state cannot be decoded: {error}", {}
+    plain = ledger.mapper.cipher is None and ledger.mapper.compressor is None
+    state = stored_canonical(notification.state) if plain else None
+    fast = state is not None
+    if state is None:
+        try:
+            state = ledger.decode_state(notification.state)
+        except (ValueError, KeyError, TypeError) as error:
+            return f"stored state cannot be decoded: {error}", {}
     recorded = state.get("event_hash")
     expected_previous = GENESIS_HASH if head is None else head.event_hash
     if state.get("previous_hash") != expected_previous:
         return "previous_hash does not match the hash of the event before it", state
     fields = {
         **state,
-        "originator_id": notification.originator_id,
+        "originator_id": canonical(notification.originator_id) if fast else notification.originator_id,
         "originator_version": notification.originator_version,
         "topic": notification.topic,
     }
     try:
-        recomputed = event_hash(fields)
+        recomputed = event_hash(fields, canonical_form=fast)
     except (TypeError, ValueError) as error:
         return f"stored fields cannot be hashed: {error}", state
     if recomputed != recorded:
@@ -220,6 +228,62 @@ def _check_mac(state: dict[str, Any], key: AuditKey | None) -> str:
     if not hmac.compare_digest(mac, key.event_mac(str(state["event_hash"]))):
         return "event_mac does not match: the event was rewritten without the audit key"
     return ""
+
+
+def _typed_decimals(state: dict[str, Any]) -> dict[str, Any]:
+    """The state with canonical decimals (``{"decimal": s}``) as Decimals, for the figures."""
+    return {
+        k: Decimal(v["decimal"]) if type(v) is dict and len(v) == 1 and "decimal" in v else v
+        for k, v in state.items()
+    }
+
+
+#: How the library's transcodings tag a value, and its canonical form (domain.chain).
+_TAGGED: dict[str, Callable[[Any], Any]] = {
+    "decimal_str": lambda data: {"decimal": data},
+    "datetime_iso": lambda data: {"datetime": data},
+    "uuid_hex": lambda data: {"uuid": str(UUID(data))},
+}
+
+
+class _NotPlain(Exception):
+    """The stored state holds something only the library's decoding can read."""
+
+
+def stored_canonical(stored: bytes) -> dict[str, Any] | None:
+    """The canonical form (domain.chain.canonical) of a stored state, read straight from its
+    JSON with orjson, or None when the library must decode it.
+
+    The library writes a Decimal as ``str(d)``, a time as ``isoformat()``, an enum as its
+    value, each inside ``{"_type_", "_data_"}``; decoding and re-encoding them gives the same
+    strings, so the tagged data is the canonical form without building the objects (three
+    times faster; tests/integration/test_verify_fast_path.py holds it to the slow path).
+    """
+    try:
+        state = orjson.loads(stored)
+        walked = _walk(state)
+    except (orjson.JSONDecodeError, _NotPlain, ValueError, TypeError):
+        return None
+    return walked if isinstance(walked, dict) else None
+
+
+def _walk(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        if len(value) == 2 and "_type_" in value and "_data_" in value:
+            name, data = value["_type_"], value["_data_"]
+            convert = _TAGGED.get(name)
+            if convert is not None and type(data) is str:
+                return convert(data)
+            if name.startswith("enum_") and type(data) in (str, int, bool):
+                return data
+            raise _NotPlain(name)
+        return {k: _walk(v) for k, v in value.items()}
+    if kind is list:
+        return [_walk(v) for v in value]
+    raise _NotPlain(kind.__name__)
 
 
 def checkpoint_of(report: VerificationReport, key: AuditKey) -> Checkpoint:

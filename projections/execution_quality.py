@@ -50,6 +50,8 @@ TABLE = Table(
         col("placement_bid", Kind.DECIMAL),
         col("placement_ask", Kind.DECIMAL),
         col("placement_quotes", Kind.JSON),
+        col("first_order_type", Kind.TEXT),
+        col("first_limit_price", Kind.DECIMAL),
         col("improvement_notional", Kind.DECIMAL, nullable=False),
         col("improvement_quantity", Kind.DECIMAL, nullable=False),
         col("end_mid", Kind.DECIMAL),
@@ -130,6 +132,8 @@ def _change(row: Row, event: ev.OrderEvent) -> None:
         quotes = dict(row["placement_quotes"] or {})  # a new dict: the runner's copy is shallow
         quotes[event.client_order_id] = None if far is None else str(far)
         row["placement_quotes"] = quotes
+        if row["first_order_type"] is None:
+            row["first_order_type"], row["first_limit_price"] = event.order_type.value, event.limit_price
     elif isinstance(event, ev.PartiallyFilled | ev.Filled):
         row["filled_quantity"] += event.quantity
         row["filled_notional"] += event.quantity * event.price
@@ -186,14 +190,20 @@ def figures(row: Row) -> dict[str, Any]:
     if row["completed_at"] is not None:
         out["time_to_complete_seconds"] = seconds_between(row["requested_at"], row["completed_at"])
     if mid is not None and end_mid is not None:
-        out["opportunity_cost"] = rounded(unfilled * direction * (end_mid - mid), "0.0001")
+        out["opportunity_cost"] = _signed(unfilled * direction * (end_mid - mid), "0.0001")
     if row["improvement_quantity"] > 0:
         improvement = row["improvement_notional"] / row["improvement_quantity"]
-        out["price_improvement"] = rounded(improvement, "0.0001")
+        out["price_improvement"] = _signed(improvement, "0.0001")
     if filled == 0:
         return out
     average = row["filled_notional"] / filled  # exact; rounded only in the figures
     if mid is not None and mid > 0:
-        out["slippage_bps"] = rounded(direction * (average - mid) / mid * BPS, "0.01")
-        out["effective_spread"] = rounded(2 * direction * (average - mid), "0.0001")
+        out["slippage_bps"] = _signed(direction * (average - mid) / mid * BPS, "0.01")
+        out["effective_spread"] = _signed(2 * direction * (average - mid), "0.0001")
     return out
+
+
+def _signed(value: Decimal, step: str) -> Decimal:
+    """``value`` rounded to ``step``, a zero shown without a sign (a SELL's -1 x 0 is 0)."""
+    result = rounded(value, step)
+    return result.copy_abs() if result == 0 else result

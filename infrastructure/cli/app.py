@@ -7,6 +7,7 @@ from typing import NoReturn
 
 import typer
 from execledger.domain.errors import DomainError
+from execledger.infrastructure.cli import alpaca as alpaca_command
 from execledger.infrastructure.cli import audit as audit_command
 from execledger.infrastructure.cli import execute as execute_command
 from execledger.infrastructure.cli import orders as orders_command
@@ -65,8 +66,9 @@ app.command("quality")(orders_command.quality)
 app.command("replay")(replay_command.replay)
 app.command("verify")(verify_command.verify)
 app.command("audit")(audit_command.audit)
+app.command("reconcile")(alpaca_command.reconcile_command)
 app.add_typer(projections_app, name="projections", help="Read models: run, rebuild, status.")
-app.add_typer(report_app, name="report", help="Reports: execution-quality.")
+app.add_typer(report_app, name="report", help="Reports: execution-quality, best-execution, order-events.")
 app.add_typer(policy_app, name="policy", help="What-if: the policy's price and re-peg decisions.")
 
 

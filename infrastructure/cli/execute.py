@@ -21,7 +21,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 def execute(
     ctx: typer.Context,
     orders_file: Path = typer.Argument(..., help="CSV or JSON orders file."),
-    venue: str = typer.Option(DEFAULT_VENUE, "--venue", help="The venue: 'sim' (the simulated venue)."),
+    venue: str = typer.Option(
+        DEFAULT_VENUE,
+        "--venue",
+        help="sim, alpaca-paper, or alpaca-live (needs EXECLEDGER_ALLOW_LIVE=1).",
+    ),
     tape: Path | None = typer.Option(None, "--tape", help="Quote tape CSV; default synthetic."),
     seed: int = typer.Option(1, "--seed", help="Seed of the synthetic tape."),
     venue_faults: Path | None = typer.Option(

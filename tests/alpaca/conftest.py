@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -16,3 +18,19 @@ def fake() -> Iterator[FakeAlpaca]:
     with FakeAlpaca() as server:
         server.quote(a_quote())
         yield server
+
+
+@pytest.fixture
+def ticking(fake: FakeAlpaca) -> Iterator[FakeAlpaca]:
+    """The fake's AAPL quote restamped every 0.1 s, so that it stays fresh."""
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(0.1):
+            fake.quote(a_quote(quoted_at=datetime.now(UTC)))
+
+    thread = threading.Thread(target=tick, daemon=True)
+    thread.start()
+    yield fake
+    stop.set()
+    thread.join(5)

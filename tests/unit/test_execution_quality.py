@@ -42,7 +42,7 @@ def test_a_buy_filled_better_than_the_mid_has_a_negative_effective_spread() -> N
     assert row["price_improvement"] == Decimal("0.0800")  # ask 10.10 - 10.02
 
 
-def test_a_sub_dollar_sell_left_partly_unfilled_has_an_opportunity_cost() -> None:
+def penny_sell() -> Any:
     """SELL 1,000 at 0.4950 / 0.5050 (mid 0.5000); 600 fill at 0.4990; the price falls to
     0.4800 / 0.4900 (mid 0.4850) and the order expires with 400 unsold."""
     order = requested("PENNY", "SELL", "1000", key="penny", correlation_id="c", when=at(0))
@@ -59,7 +59,12 @@ def test_a_sub_dollar_sell_left_partly_unfilled_has_an_opportunity_cost() -> Non
     order.request_cancel("session ending", occurred_at=at(31))
     order.record_canceled("canceled", occurred_at=at(31))
     order.expire("session ended", occurred_at=at(31))
-    row = quality_row(order)
+    return order
+
+
+def test_a_sub_dollar_sell_left_partly_unfilled_has_an_opportunity_cost() -> None:
+    """penny_sell: slippage, spread and improvement in sub-dollar ticks; 400 unsold."""
+    row = quality_row(penny_sell())
     assert row["arrival_mid"] == Decimal("0.5000")
     assert row["slippage_bps"] == Decimal("20.00")  # (0.5000 - 0.4990) / 0.5000 x 10,000
     assert row["effective_spread"] == Decimal("0.0020")  # 2 x (-1) x (0.4990 - 0.5000)

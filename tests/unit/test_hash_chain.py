@@ -10,8 +10,10 @@ from uuid import UUID
 import pytest
 from eventsourcing.utils import get_topic
 from execledger.domain import order_events as ev
-from execledger.domain.chain import CHAIN_VERSION, GENESIS_HASH, canonical, event_hash
+from execledger.domain.chain import CHAIN_VERSION, GENESIS_HASH, _canonical_subclass, canonical, event_hash
 from execledger.domain.types import Side
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.builders import fill, working_order
 
@@ -83,3 +85,34 @@ def test_canonical_refuses_floats() -> None:
     """A float cannot be hashed: money is Decimal."""
     with pytest.raises(TypeError):
         canonical(1.5)
+
+
+@given(
+    st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.text(max_size=5)
+        | st.decimals(allow_nan=False, allow_infinity=False)
+        | st.datetimes(timezones=st.just(UTC))
+        | st.uuids()
+        | st.sampled_from(list(Side)),
+        lambda inner: (
+            st.lists(inner, max_size=3)
+            | st.tuples(inner, inner)
+            | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+        ),
+        max_leaves=10,
+    )
+)
+def test_canonical_equals_the_general_walk(value: object) -> None:
+    """The fast type dispatch gives what the isinstance walk (subclasses' path) gives."""
+    assert canonical(value) == _reference(value)
+
+
+def _reference(value: object) -> object:
+    if isinstance(value, dict):
+        return {str(k): _reference(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) and not isinstance(value, str):
+        return [_reference(v) for v in value]
+    return _canonical_subclass(value) if value is not None else None

@@ -1,0 +1,128 @@
+"""Reconcile the ledger with the broker: ask about every client order id the ledger sent
+for its open orders, append what the broker did that the ledger lacks, and report broker
+orders the ledger never sent without touching them. It sends nothing to the broker.
+
+A lookup that fails is reported as unresolved and nothing is recorded for it: a failed
+call is never taken for "not found".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import structlog
+from execledger.domain.errors import DomainError
+from execledger.domain.order import SmartOrder
+from execledger.domain.status import OrderStatus
+from execledger.infrastructure.errors import BrokerError, ConcurrentUpdate
+from execledger.infrastructure.ledger import Ledger
+from execledger.infrastructure.ports import BrokerOrder, BrokerOrderStatus, Clock
+
+log = structlog.get_logger(__name__)
+CLOSED_UNFILLED = frozenset(
+    {BrokerOrderStatus.CANCELED, BrokerOrderStatus.EXPIRED, BrokerOrderStatus.REPLACED}
+)
+
+
+class BrokerOfRecord(Protocol):
+    """What reconciliation asks the broker: lookups only."""
+
+    async def get_by_client_order_id(self, client_order_id: str) -> BrokerOrder | None: ...
+
+    async def open_orders(self) -> list[BrokerOrder]: ...
+
+
+@dataclass
+class ReconcileReport:
+    """What a reconciliation found and appended."""
+
+    orders_checked: int = 0
+    lookups: int = 0
+    appended: list[str] = field(default_factory=list)
+    unresolved: list[str] = field(default_factory=list)
+    unknown_at_broker: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        """Every lookup answered (nothing left unknown)."""
+        return not self.unresolved
+
+
+async def reconcile(ledger: Ledger, broker: BrokerOfRecord, clock: Clock) -> ReconcileReport:
+    """Bring every non-terminal order up to the broker's truth; see the module docstring."""
+    report = ReconcileReport()
+    sent: set[str] = set()
+    for order_id in list(ledger.order_ids()):
+        order = ledger.order(order_id)
+        sent.update(order.placements)
+        if order.is_terminal:
+            continue
+        report.orders_checked += 1
+        for client_order_id in list(order.placements):
+            report.lookups += 1
+            try:
+                found = await broker.get_by_client_order_id(client_order_id)
+            except BrokerError as error:
+                report.unresolved.append(f"{client_order_id}: lookup failed ({error})")
+                continue
+            try:
+                _settle(order, client_order_id, found, clock, report)
+            except DomainError as error:
+                report.unresolved.append(f"{client_order_id}: {error}")
+        if order.pending_events:
+            try:
+                ledger.save_order(order)
+            except ConcurrentUpdate:
+                report.unresolved.append(f"order {order_id}: changed by another process meanwhile")
+    try:
+        report.unknown_at_broker = sorted(
+            f"{o.client_order_id} ({o.symbol} {o.side.value} {o.quantity}, {o.status.value})"
+            for o in await broker.open_orders()
+            if o.client_order_id not in sent
+        )
+    except BrokerError as error:
+        report.unresolved.append(f"open orders: lookup failed ({error})")
+    log.info("reconciled", checked=report.orders_checked, appended=len(report.appended))
+    return report
+
+
+def _settle(
+    order: SmartOrder, client_order_id: str, found: BrokerOrder | None, clock: Clock, report: ReconcileReport
+) -> None:
+    live = order.live_placement
+    is_live = live is not None and live.client_order_id == client_order_id
+    now = clock.now()
+    if found is None:
+        if is_live and order.status is OrderStatus.PENDING_NEW:
+            order.record_placement_rejected(
+                client_order_id, error_code="not_found", reason="Alpaca has no such order", occurred_at=now
+            )
+            report.appended.append(f"{client_order_id}: placement not at the broker")
+        return
+    if is_live and order.status is OrderStatus.PENDING_NEW:
+        if found.status is BrokerOrderStatus.REJECTED:
+            order.record_placement_rejected(
+                client_order_id, error_code="rejected", reason="rejected by the broker", occurred_at=now
+            )
+            report.appended.append(f"{client_order_id}: rejected")
+            return
+        order.record_placed(
+            client_order_id,
+            broker_order_id=found.broker_order_id,
+            broker_status=found.status.value,
+            occurred_at=now,
+        )
+        report.appended.append(f"{client_order_id}: placed as {found.broker_order_id}")
+    if order.record_broker_fills(
+        client_order_id,
+        broker_order_id=found.broker_order_id,
+        filled_quantity=found.filled_quantity,
+        average_price=found.average_fill_price,
+        occurred_at=now,
+    ):
+        report.appended.append(f"{client_order_id}: filled {found.filled_quantity} at the broker")
+    still_live = order.live_placement is not None and order.live_placement.client_order_id == client_order_id
+    if still_live and found.status in CLOSED_UNFILLED and order.status is not OrderStatus.FILLED:
+        order.record_canceled(f"broker {found.status.value}", occurred_at=now)
+        report.appended.append(f"{client_order_id}: {found.status.value} at the broker")

@@ -1,0 +1,1 @@
+"""Reports built from the read models and the events: best execution, order events."""
