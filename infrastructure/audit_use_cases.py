@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -83,7 +83,7 @@ def verify(settings: Settings, request: VerifyRequest | None = None) -> Verifica
         seals = SealTable(ledger.recorder.datastore, create=request.seal)  # type: ignore[attr-defined]
         report = verify_ledger(ledger, key=key, against=previous, seals=seals, figures=figures)
         if report.ok and key is not None and (request.seal or request.checkpoint is not None):
-            signed = report.head.signed(key)
+            signed = report.head.signed(key, sealed_at=datetime.now(UTC).isoformat(timespec="seconds"))
             if request.seal:
                 seals.add(signed)
             if request.checkpoint is not None:

@@ -20,6 +20,8 @@ from execledger.projections.store import ProjectionStore
 from execledger.projections.values import average_price
 
 _TERMINAL = {"Completed": "completed", "Expired": "expired", "Failed": "failed", "Denied": "denied"}
+#: The events whose fields move the figures (the others only advance the version).
+LEARNED = frozenset({"Requested", "QuantityAdjusted", "PartiallyFilled", "Filled", "Quoted", *_TERMINAL})
 
 
 @dataclass
@@ -33,17 +35,19 @@ class OrderFigures:
     arrival_mid: Decimal | None = None
     status: str | None = None
 
-    def learn(self, version: int, event_name: str, state: dict[str, Any]) -> None:
-        self.version = version
+    def learn(self, event_name: str, state: dict[str, Any]) -> None:
+        """Fold one event of ``LEARNED`` (its fields in canonical form, domain.chain); the
+        caller sets the version."""
         if event_name == "Requested":
-            self.quantity = state["quantity"]
+            self.quantity = _decimal(state["quantity"])
         elif event_name == "QuantityAdjusted":
-            self.quantity = state["new_quantity"]
+            self.quantity = _decimal(state["new_quantity"])
         elif event_name in ("PartiallyFilled", "Filled"):
-            self.filled_quantity += state["quantity"]
-            self.filled_notional += state["quantity"] * state["price"]
+            quantity = _decimal(state["quantity"])
+            self.filled_quantity += quantity
+            self.filled_notional += quantity * _decimal(state["price"])
         elif event_name == "Quoted" and self.arrival_mid is None:
-            self.arrival_mid = (state["bid"] + state["ask"]) / 2
+            self.arrival_mid = (_decimal(state["bid"]) + _decimal(state["ask"])) / 2
         elif event_name in _TERMINAL:
             self.status = _TERMINAL[event_name]
 
@@ -103,6 +107,11 @@ def check_read_models(store: ProjectionStore, orders: dict[UUID, OrderFigures]) 
         for row in store.select(_NARROWED[table.name]):
             _compare(report, table, row, orders.get(row["order_id"]))
     return report
+
+
+def _decimal(value: Any) -> Decimal:
+    """A canonical decimal (``{"decimal": s}``) as a Decimal."""
+    return Decimal(value["decimal"])
 
 
 def _narrowed(table: Table, extra: str) -> Table:
