@@ -63,7 +63,7 @@ class Verification:
 
     @property
     def ok(self) -> bool:
-        return self.report.ok and (self.read_models is None or not self.read_models.disagreements)
+        return self.report.ok and (self.read_models is None or self.read_models.ok)
 
 
 def verify(settings: Settings, request: VerifyRequest | None = None) -> Verification:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from execledger.projections import execution_quality, order_status
+from execledger.projections import execution_quality, order_status, queries
 from execledger.projections.schema import Row, Table
 from execledger.projections.store import ProjectionStore
 from execledger.projections.values import average_price
@@ -86,23 +86,31 @@ class Disagreement:
 
 @dataclass
 class ReadModelReport:
-    """What the comparison found."""
+    """What the comparison found, and the events the read models set aside as poison (their
+    orders' rows cannot be trusted: queries.projection_errors)."""
 
     rows_checked: int = 0
     rows_behind: int = 0
     disagreements: list[Disagreement] = field(default_factory=list)
+    projection_errors: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.disagreements and not self.projection_errors
 
     def as_json(self) -> dict[str, Any]:
         return {
             "rows_checked": self.rows_checked,
             "rows_behind": self.rows_behind,
             "disagreements": [d.as_json() for d in self.disagreements],
+            "projection_errors": self.projection_errors,
         }
 
 
 def check_read_models(store: ProjectionStore, orders: dict[UUID, OrderFigures]) -> ReadModelReport:
-    """Compare every row of order_status and execution_quality with the events' figures."""
-    report = ReadModelReport()
+    """Compare every row of order_status and execution_quality with the events' figures, and
+    gather the poison events the read models set aside."""
+    report = ReadModelReport(projection_errors=queries.projection_errors(store))
     for table in (order_status.TABLE, execution_quality.TABLE):
         for row in store.select(_NARROWED[table.name]):
             _compare(report, table, row, orders.get(row["order_id"]))
