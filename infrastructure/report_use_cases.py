@@ -18,16 +18,24 @@ from execledger.infrastructure.time_window import TimeWindow
 from execledger.projections import ProjectionRunner, ProjectionStore, execution_quality, order_status
 from execledger.projections.reports import best_execution as be
 from execledger.projections.reports.order_events import OrderEventRecords
+from execledger.projections.schema import Kind, Row, Table
 
-_STATUS = replace(
-    order_status.TABLE,
-    columns=tuple(c for c in order_status.TABLE.columns if c.name in ("order_id", "status")),
-)
+
+def _as_stored(table: Table, keep: frozenset[str] | tuple[str, ...]) -> Table:
+    """``table`` narrowed to ``keep``, its ids and decimals read as stored (text in SQLite:
+    the report shows them as text, so they are not turned into objects and back)."""
+    plain = (Kind.DECIMAL, Kind.UUID)
+    return replace(
+        table,
+        columns=tuple(
+            replace(c, kind=Kind.TEXT) if c.kind in plain else c for c in table.columns if c.name in keep
+        ),
+    )
+
+
+_STATUS = _as_stored(order_status.TABLE, ("order_id", "status"))
 #: The execution_quality columns the report reads (the fold's working columns are left out).
-_QUALITY = replace(
-    execution_quality.TABLE,
-    columns=tuple(c for c in execution_quality.TABLE.columns if c.name in be.READ_COLUMNS),
-)
+_QUALITY = _as_stored(execution_quality.TABLE, be.READ_COLUMNS)
 
 
 def best_execution(
@@ -49,13 +57,18 @@ def best_execution_report(
     """The report over ``store``'s rows (orders requested in ``window``), with what the hash
     chains' check found (infrastructure.chain_statement; the audit key from the environment)."""
     position = ledger.recorder.max_notification_id() or 0
-    rows = store.select(_QUALITY, order_by=("requested_at", "order_id"))
-    statuses: dict[UUID, str] = {r["order_id"]: r["status"] for r in store.select(_STATUS)}
+    rows = store.select(_QUALITY)
+    statuses: dict[Any, str] = {r["order_id"]: r["status"] for r in store.select(_STATUS)}
     if window.start is not None or window.end is not None:
         rows = [r for r in rows if window.holds(r["requested_at"])]
+    rows.sort(key=_requested_order)  # here, not in SQL: no index serves it, and this is faster
     report = be.as_json(be.best_execution(rows, statuses))
     statement = chain_statement(ledger, load_audit_key(), chains)
     return {**report, "window": window.as_json(), "chains": statement, "ledger_position": position}
+
+
+def _requested_order(row: Row) -> tuple[Any, str]:
+    return row["requested_at"], str(row["order_id"])
 
 
 def order_event_records(settings: Settings, window: TimeWindow) -> Iterator[dict[str, Any]]:

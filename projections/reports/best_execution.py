@@ -7,7 +7,8 @@ aggregates weight by shares as Rule 605 does; docs/compliance.md defines each co
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -94,16 +95,82 @@ def size_bucket(row: Row) -> str:
     return next(name for name, bound in SIZE_BUCKETS if bound is None or notional < bound)
 
 
-def order_entry(row: Row, status: str | None) -> dict[str, Any]:
-    """One order's figures (typed values; ``as_json`` turns them into JSON)."""
-    entry = {key: row.get(key) for key in ORDER_KEYS}
-    if row["arrival_bid"] is not None:
-        entry["quoted_spread"] = row["arrival_ask"] - row["arrival_bid"]
-    entry["order_type"] = order_type(row)
-    entry["size_bucket"] = size_bucket(row)
+#: The figures the categories and aggregates compute with (Decimals; the rest is only shown).
+NUMERIC = (
+    "quantity",
+    "filled_quantity",
+    "unfilled_quantity",
+    "arrival_bid",
+    "arrival_ask",
+    "arrival_mid",
+    "average_fill_price",
+    "slippage_bps",
+    "effective_spread",
+    "price_improvement",
+    "improvement_quantity",
+    "opportunity_cost",
+    "time_to_first_fill_seconds",
+    "first_limit_price",
+)
+
+
+def order_entry(row: Row, status: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One order: its figures as numbers (for the aggregates) and its entry JSON-ready.
+
+    ``row`` may hold a Decimal column as a Decimal or as its stored text (the report reads
+    them as text: one order's entry is one dict of strings, no round trip through Decimal).
+    """
+    figures: dict[str, Any] = {  # stored text or a Decimal, as a Decimal (inline: one per column)
+        key: value if (value := row[key]) is None or type(value) is Decimal else Decimal(value)
+        for key in NUMERIC
+    }
+    figures["side"] = row["side"]
+    figures["first_order_type"] = row["first_order_type"]
+    figures["escalated"] = row["escalated"]
+    figures["status"] = status
+    bid = figures["arrival_bid"]
+    figures["quoted_spread"] = None if bid is None else figures["arrival_ask"] - bid
+    entry = _shown_entry(row)
+    entry["order_type"] = order_type(figures)
+    entry["size_bucket"] = size_bucket(figures)
     entry["status"] = status
-    entry["improvement_quantity"] = row["improvement_quantity"]
+    entry["quoted_spread"] = _shown(figures["quoted_spread"])
+    entry["improvement_quantity"] = _shown(figures["improvement_quantity"])
+    return figures, entry
+
+
+def _shown_entry(row: Row) -> dict[str, Any]:
+    """The order's ORDER_KEYS, each in ``json_ready``'s form, the common cases inline (one
+    entry per order): stored decimal text already is ``str(d)``, which is
+    ``format(d, "f")`` unless it has an exponent."""
+    entry: dict[str, Any] = {}
+    for key in ORDER_KEYS:
+        value: Any = row.get(key)
+        kind = type(value)
+        if kind is str:
+            if "E" in value and key in _DECIMALS:
+                value = format(Decimal(value), "f")
+        elif kind is Decimal:
+            value = format(value, "f")
+        elif not (kind is int or kind is bool or value is None):
+            value = json_ready(value)
+        entry[key] = value
     return entry
+
+
+def _shown(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")
+
+
+#: The decimal columns an order's entry shows.
+_DECIMALS = frozenset(
+    {
+        *NUMERIC,
+        "quoted_spread",
+        "time_to_complete_seconds",
+        "fill_rate",
+    }
+)
 
 
 #: What ``_Totals`` sums: (weighted figure, its weight). Rule 605 weights by shares.
@@ -193,11 +260,12 @@ def _products(entry: dict[str, Any]) -> list[tuple[Decimal, Decimal] | None]:
     return out
 
 
-def aggregate(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def aggregate(rows: Sequence[Row], statuses: dict[Any, str]) -> dict[str, Any]:
     """Rule 605-style figures of a group of orders (share-weighted)."""
     totals = _Totals()
-    for entry in entries:
-        totals.add(entry, _products(entry))
+    for row in rows:
+        figures, _ = order_entry(row, statuses.get(row["order_id"]))
+        totals.add(figures, _products(figures))
     return totals.figures()
 
 
@@ -205,17 +273,17 @@ def _round(value: Decimal | None, step: str) -> Decimal | None:
     return None if value is None else rounded(value, step)
 
 
-#: The groupings of the report: (report key, the group's name, the entry's group).
-GROUPINGS: tuple[tuple[str, str, Callable[[dict[str, Any]], str]], ...] = (
-    ("by_symbol", "symbol", lambda e: str(e["symbol"])),
-    ("by_day", "day", lambda e: e["requested_at"].date().isoformat()),
-    ("by_order_type", "order_type", lambda e: str(e["order_type"])),
-    ("by_size", "size_bucket", lambda e: str(e["size_bucket"])),
+#: The groupings of the report: (report key, the group's name), in the order of the fine key.
+GROUPINGS: tuple[tuple[str, str], ...] = (
+    ("by_symbol", "symbol"),
+    ("by_day", "day"),
+    ("by_order_type", "order_type"),
+    ("by_size", "size_bucket"),
 )
 
 
 def best_execution(rows: Iterable[Row], statuses: dict[Any, str]) -> dict[str, Any]:
-    """The report (typed values): orders, overall and grouped aggregates.
+    """The report: orders (JSON-ready), overall and grouped aggregates (typed values).
 
     Each order is added once, to the group of its (symbol, day, type, size); those fine
     groups are then merged into each grouping (far fewer additions than one per grouping).
@@ -223,13 +291,18 @@ def best_execution(rows: Iterable[Row], statuses: dict[Any, str]) -> dict[str, A
     entries: list[dict[str, Any]] = []
     fine: dict[tuple[str, ...], _Totals] = {}
     for row in rows:
-        entry = order_entry(row, statuses.get(row["order_id"]))
+        figures, entry = order_entry(row, statuses.get(row["order_id"]))
         entries.append(entry)
-        key = tuple(group(entry) for _, _, group in GROUPINGS)
+        key: tuple[str, ...] = (
+            str(row["symbol"]),
+            _day(row["requested_at"]),
+            entry["order_type"],
+            entry["size_bucket"],
+        )
         totals = fine.get(key)
         if totals is None:
             totals = fine[key] = _Totals()
-        totals.add(entry, _products(entry))
+        totals.add(figures, _products(figures))
     overall = _Totals()
     groups: list[dict[str, _Totals]] = [{} for _ in GROUPINGS]
     for key, totals in fine.items():
@@ -239,27 +312,20 @@ def best_execution(rows: Iterable[Row], statuses: dict[Any, str]) -> dict[str, A
                 found[value] = _Totals()
             found[value].merge(totals)
     report: dict[str, Any] = {"orders": entries, "overall": overall.figures()}
-    for found, (name, label, _) in zip(groups, GROUPINGS, strict=True):
+    for found, (name, label) in zip(groups, GROUPINGS, strict=True):
         report[name] = [{label: value, **found[value].figures()} for value in sorted(found)]
     return report
 
 
+def _day(requested_at: Any) -> str:
+    """The UTC day an order was requested."""
+    moment = requested_at if isinstance(requested_at, datetime) else datetime.fromisoformat(requested_at)
+    return moment.astimezone(UTC).date().isoformat()
+
+
 def as_json(report: dict[str, Any]) -> dict[str, Any]:
-    """The report with every value JSON-ready (Decimals, times, ids as strings)."""
+    """The report with every value JSON-ready (Decimals, times, ids as strings; the orders
+    already are)."""
     ready: dict[str, Any] = {k: json_ready(v) for k, v in report.items() if k != "orders"}
-    ready["orders"] = [_ready_entry(entry) for entry in report["orders"]]
-    return ready
-
-
-def _ready_entry(entry: dict[str, Any]) -> dict[str, Any]:
-    """One order's entry JSON-ready: ``json_ready``'s result with its common cases inline
-    (a report holds one entry per order)."""
-    ready: dict[str, Any] = {}
-    for key, value in entry.items():
-        kind = type(value)
-        if kind is Decimal:
-            value = format(value, "f")
-        elif not (kind is str or kind is int or kind is bool or value is None):
-            value = json_ready(value)
-        ready[key] = value
+    ready["orders"] = report["orders"]
     return ready

@@ -118,7 +118,11 @@ def main() -> None:
                 "replay_events_per_second": round(replay_rate),
                 "replay_to_bare_ratio": round(replay_rate / bare, 3),
                 "replay_decisions": replayed.decisions_checked,
+                # generate_ledger's orders are built by hand (projection_scenarios), not decided
+                # by the engine: replay disagrees with many of their decisions, as it should;
+                # written by an older policy version, they count as other versions.
                 "replay_mismatches": len(replayed.mismatches()),
+                "replay_other_version_orders": len(replayed.other_versions()),
                 "report_orders": len(report["orders"]),
                 "report_best_execution_seconds_without_chains": round(report_seconds, 3),
                 "report_best_execution_seconds": round(report_sealed_seconds, 3),

@@ -101,3 +101,27 @@ def test_a_seal_table_from_before_seals_were_timed_still_reads_and_verifies(sqli
         seals = SealTable(ledger.recorder.datastore)  # type: ignore[attr-defined]
         assert seals.latest() == old and old.sealed_at is None and old.signature_holds(KEY)
         assert verify_ledger(ledger, key=KEY, seals=seals).ok
+
+
+def test_the_report_reads_the_same_figures_on_both_backends(database_url: str) -> None:
+    """The report reads decimals as stored (text in SQLite, NUMERIC in PostgreSQL): the
+    entries are the same strings either way."""
+    from execledger.infrastructure.read_models import open_projections
+    from execledger.infrastructure.report_use_cases import best_execution_report
+    from execledger.infrastructure.time_window import TimeWindow
+    from execledger.projections import ProjectionRunner
+
+    busy, quiet = _two_orders(database_url)
+    with open_ledger(database_url) as ledger:
+        store = open_projections(database_url)
+        try:
+            ProjectionRunner(ledger, store).catch_up()
+            report = best_execution_report(ledger, store, TimeWindow(), chains="none")
+        finally:
+            store.close()
+    entries = {entry["order_id"]: entry for entry in report["orders"]}
+    assert set(entries) == {str(busy), str(quiet)}
+    shown = {k: entries[str(busy)][k] for k in ("quantity", "filled_quantity", "arrival_mid", "fill_rate")}
+    assert all(isinstance(v, str) for v in shown.values()), shown
+    assert shown["filled_quantity"] == "4" and entries[str(busy)]["status"] == "canceled"
+    assert report["overall"]["orders"] == 2 and report["overall"]["filled_shares"] == "4"
