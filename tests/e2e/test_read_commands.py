@@ -59,6 +59,19 @@ def test_timeline_takes_a_unique_prefix_and_lists_the_candidates_of_an_ambiguous
     assert all(order_id in done.stderr for order_id in sharing)
 
 
+def test_audit_takes_a_unique_prefix_and_lists_the_candidates_of_an_ambiguous_one(url: str) -> None:
+    """The audit reads the ledger itself, and takes the same prefixes as the timeline."""
+    ids = _order_ids(url)
+    done = _cli(url, "audit", ids[5][:8], "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["order"]["order_id"] == ids[5]
+    first = next(c for c in "0123456789abcdef" if sum(i[0] == c for i in ids) >= 2)
+    done = _cli(url, "audit", first)
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert all(order_id in done.stderr for order_id in ids if order_id[0] == first)
+
+
 def test_an_unknown_id_exits_2_in_every_command(url: str) -> None:
     """The same unknown order id gives the same exit code in timeline, replay and audit."""
     unknown = str(uuid.uuid4())
