@@ -7,7 +7,7 @@ from uuid import UUID
 import typer
 from execledger.infrastructure import use_cases
 from execledger.infrastructure.auditing import LedgerReplay
-from execledger.infrastructure.cli.context import console, print_json, state_of
+from execledger.infrastructure.cli.context import console, print_json, print_table, state_of
 from execledger.infrastructure.errors import BadArgument
 from execledger.infrastructure.time_window import time_window
 from rich.progress import Progress
@@ -47,7 +47,7 @@ def _print(result: LedgerReplay, *, single: bool) -> None:
             for check in replayed.checks:
                 mark = "[green]yes[/]" if check.agrees else "[bold red]NO[/]"
                 table.add_row(str(check.version), check.decision, check.recorded, check.replayed, mark)
-        console.print(table)
+        print_table(table)
     for m in result.mismatches():
         console.print(
             f"[bold red]DIFFERS[/]: order {m['order_id']} v{m['version']} {m['decision']}: "

@@ -82,12 +82,20 @@ def test_an_unknown_id_exits_2_in_every_command(url: str) -> None:
 
 def test_tables_to_a_pipe_are_not_cut(url: str) -> None:
     """Piped (and narrow), every cell is printed in full on one line: no '…'."""
-    for args in (("orders",), ("quality",), ("timeline", "batch-1")):
+    for args in (("orders",), ("quality",), ("timeline", "batch-1"), ("projections", "status")):
         done = _cli(url, *args)
         assert done.returncode == 0, done.stderr
         assert "…" not in done.stdout
     done = _cli(url, "orders")
     assert "completed" in done.stdout and "expired" in done.stdout
+
+
+def test_the_readmes_example_batch_prints_its_summary_uncut(database_url: str) -> None:
+    """``execute docs/examples/orders.csv --tape docs/examples/tape.csv``, piped and narrow."""
+    done = _cli(database_url, "execute", "docs/examples/orders.csv", "--tape", "docs/examples/tape.csv")
+    assert done.returncode == 0, done.stderr
+    assert "…" not in done.stdout
+    assert done.stdout.count("completed") == 4
 
 
 def test_numbers_print_plain_and_prices_with_their_ticks_decimals(url: str) -> None:
