@@ -110,16 +110,16 @@ def _check_read_models(settings: Settings, figures: dict[UUID, OrderFigures]) ->
 
 def replay(
     settings: Settings,
-    order_id: UUID | None = None,
+    order: UUID | str | None = None,
     *,
     window: TimeWindow | None = None,
     progress: ReplayProgress | None = None,
 ) -> LedgerReplay:
-    """Re-derive the decisions of one order, or of every order requested in ``window``,
-    from their recorded inputs."""
+    """Re-derive the decisions of one order (named as ``audit`` names it), or of every
+    order requested in ``window``, from their recorded inputs."""
     with open_ledger(settings.database, read_only=True) as ledger:
-        if order_id is not None:
-            return replay_one(ledger, order_id)
+        if order is not None:
+            return replay_one(ledger, resolve_order_id(ledger, str(order)))
         total = ledger.recorder.max_notification_id() or 0
         advance = None if progress is None else (lambda at: progress(at, total))
         return replay_ledger(ledger, window or TimeWindow(), advance)

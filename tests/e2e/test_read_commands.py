@@ -60,12 +60,15 @@ def test_timeline_takes_a_unique_prefix_and_lists_the_candidates_of_an_ambiguous
 
 
 def test_audit_takes_a_unique_prefix_and_lists_the_candidates_of_an_ambiguous_one(url: str) -> None:
-    """The audit reads the ledger itself, and takes the same prefixes as the timeline."""
+    """The audit (and replay) read the ledger itself, and take the same prefixes as the timeline."""
     ids = _order_ids(url)
     done = _cli(url, "audit", ids[5][:8], "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["order"]["order_id"] == ids[5]
     first = next(c for c in "0123456789abcdef" if sum(i[0] == c for i in ids) >= 2)
+    done = _cli(url, "replay", ids[5][:8], "--json")
+    assert done.returncode in (0, 1), done.stderr  # these worked lives are not all the policy's
+    assert json.loads(done.stdout)["orders_checked"] == 1
     done = _cli(url, "audit", first)
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
