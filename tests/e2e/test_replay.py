@@ -176,11 +176,17 @@ def test_the_replay_command_reports_each_forgery_and_exits_1(forgery: str, sqlit
     assert set(mismatches[0]) >= {"order_id", "version", "decision", "recorded", "recomputed"}
 
 
+@pytest.fixture(scope="module")
+def one_order(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('replay') / 'ledger.db'}"
+    assert execledger("demo", "--orders", "1", "--json", db=url).returncode == 0
+    return url
+
+
 @pytest.mark.parametrize(
     "args",
     [("not-an-order",), ("--from", "2026-01-02", "--to", "2026-01-01"), ("--from", "yesterday")],
 )
-def test_bad_replay_arguments_exit_2_with_one_line(sqlite_url: str, args: tuple[str, ...]) -> None:
-    assert execledger("demo", "--orders", "1", "--json", db=sqlite_url).returncode == 0
-    done = execledger("replay", *args, db=sqlite_url)
+def test_bad_replay_arguments_exit_2_with_one_line(one_order: str, args: tuple[str, ...]) -> None:
+    done = execledger("replay", *args, db=one_order)
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
