@@ -61,8 +61,9 @@ class DecisionEntry:
         }
 
 
-def order_state(order: OrderState) -> dict[str, Any]:
-    """The order's state as JSON-ready values."""
+def order_state(order: OrderState, requested: ev.Requested | None = None) -> dict[str, Any]:
+    """The order's state as JSON-ready values, with the inputs every decision shares: the
+    config recorded at the request and (given ``requested``) the policy and schema versions."""
     average = order.average_fill_price
     return {
         "order_id": str(order.id),
@@ -82,6 +83,9 @@ def order_state(order: OrderState) -> dict[str, Any]:
         "live_client_order_id": order.live_client_order_id,
         "terminal_reason": order.terminal_reason,
         "last_event_at": order.last_event_at.isoformat(),
+        "config": {k: _plain(v) for k, v in order.config_snapshot.items()},
+        "policy_version": None if requested is None else requested.policy_version or "unrecorded",
+        "config_schema_version": None if requested is None else requested.config_schema_version,
     }
 
 
@@ -146,12 +150,13 @@ def _quote(quote: ev.Quoted, at: datetime) -> dict[str, Any]:
 
 def _refused(entry: dict[str, Any]) -> dict[str, Any]:
     """A refused quote with its values as text."""
-    return {
-        k: v if v is None or isinstance(v, (bool, int, str, list)) else _text(v) for k, v in entry.items()
-    }
+    return {k: _plain(v) for k, v in entry.items()}
 
 
-def _text(value: Any) -> str:
+def _plain(value: Any) -> Any:
+    """A recorded value as JSON: numbers other than int, and times, as text."""
+    if value is None or isinstance(value, (bool, int, str, list)):
+        return value
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 

@@ -154,7 +154,8 @@ def audit_order(
             events = events[:version]
         order: object = ledger.repository.get(order_id, version=events[-1].originator_version)
     assert isinstance(order, SmartOrder)
-    return OrderAudit(order, order_state(order), audit_trail(events))
+    requested = events[0] if isinstance(events[0], ev.Requested) else None
+    return OrderAudit(order, order_state(order, requested), audit_trail(events))
 
 
 def resolve_order_id(ledger: Ledger, identifier: str) -> UUID:

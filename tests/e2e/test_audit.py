@@ -116,3 +116,13 @@ def test_bad_arguments_exit_2_with_one_line(
     done = execledger("audit", *(a.format(id=order_id) for a in args), db=url)
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1 and done.stdout == ""
+
+
+def test_the_audit_states_the_config_and_policy_version_that_decided(
+    scenario: tuple[str, str, list[str]],
+) -> None:
+    """The decisions' common inputs: the config recorded at the request, and the versions."""
+    url, order_id, _ = scenario
+    order = _audit(url, order_id)["order"]
+    assert order["config"]["fill_wait_seconds"] == "10" and order["config"]["max_repegs"] == 2
+    assert order["policy_version"] and order["config_schema_version"] >= 1
