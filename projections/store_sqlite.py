@@ -137,8 +137,9 @@ class SQLiteTransaction:
         self._store = store
         self._connection = store.connection
 
-    def positions(self) -> dict[str, int]:
-        return self._store.read_positions()
+    def positions(self, names: Sequence[str] | None = None) -> dict[str, int]:
+        positions = self._store.read_positions()
+        return positions if names is None else {n: p for n, p in positions.items() if n in names}
 
     def load(self, table: Table, keys: Sequence[Any]) -> dict[Any, Row]:
         codec = self._store.codec(table)
@@ -360,6 +361,10 @@ class SQLiteProjectionStore:
                     self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
                 )
             return self._reader.execute(sql, (start, limit)).fetchall()
+
+    def wake_on_commits(self, wake: Callable[[], None]) -> bool:
+        """SQLite has no notification channel between processes: False (followers poll)."""
+        return False
 
     def close(self) -> None:
         with self._lock:
