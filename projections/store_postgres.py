@@ -90,6 +90,11 @@ class PostgresTransaction:
         self._cursor = cursor
         self._staged: set[str] = set()
 
+    @property
+    def staged(self) -> frozenset[str]:
+        """The tables this transaction staged rows for (their staging tables exist)."""
+        return frozenset(self._staged)
+
     def positions(self, names: Sequence[str] | None = None) -> dict[str, int]:
         sql = f"SELECT name, position FROM {self._store.qualified(TRACKING_TABLE_NAME)}"
         if names is None:
@@ -119,12 +124,14 @@ class PostgresTransaction:
         if table.name in self._staged:  # a second upsert into the table in this transaction
             self._cursor.execute(f"TRUNCATE {stage}")
         else:
-            # Emptied by each commit (a truncate): a DELETE left dead rows that every later
-            # batch scanned again, as temporary tables are never vacuumed.
-            self._cursor.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS stage_{table.name} "
-                f"(LIKE {self._store.qualified(table.name)}) ON COMMIT DELETE ROWS"
-            )
+            if table.name not in self._store.staging_tables:
+                # Emptied by each commit (a truncate): a DELETE left dead rows that every
+                # later batch scanned again, as temporary tables are never vacuumed. Made
+                # once per connection (the store notes it once this transaction commits).
+                self._cursor.execute(
+                    f"CREATE TEMP TABLE IF NOT EXISTS stage_{table.name} "
+                    f"(LIKE {self._store.qualified(table.name)}) ON COMMIT DELETE ROWS"
+                )
             self._staged.add(table.name)
         self._copy(stage, table, rows)
         self._cursor.execute(
@@ -196,6 +203,8 @@ class PostgresProjectionStore:
         self._conninfo = dict(conninfo)
         self._listener: threading.Thread | None = None
         self._closing = threading.Event()
+        #: Staging tables this connection has created (temporary: they live as long as it).
+        self.staging_tables: set[str] = set()
         self._lock = threading.RLock()
         self._codecs: dict[int, tuple[Table, _Codec]] = {}
 
@@ -211,8 +220,11 @@ class PostgresProjectionStore:
 
     @contextmanager
     def transaction(self) -> Iterator[PostgresTransaction]:
-        with self._lock, self.connection.transaction(), self.connection.cursor() as cursor:
-            yield PostgresTransaction(self, cursor)
+        with self._lock:
+            with self.connection.transaction(), self.connection.cursor() as cursor:
+                tx = PostgresTransaction(self, cursor)
+                yield tx
+            self.staging_tables.update(tx.staged)  # committed: they exist for the session
 
     def ensure(self, projections: Sequence[Projection]) -> None:
         with self.transaction() as tx:

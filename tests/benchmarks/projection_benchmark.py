@@ -155,6 +155,7 @@ def main() -> None:
     load_at_start = os.getloadavg()
     with open_ledger(args.db) as ledger:
         store = open_projections(args.db)
+        probe_store = open_projections(args.db)  # its own connection: polling never blocks the follower
         runner = ProjectionRunner(ledger, store)
         events, bare_rate, bare_cpu_rate = bare_read_rates(ledger)
         started, cpu_started = time.perf_counter(), time.process_time()
@@ -178,9 +179,10 @@ def main() -> None:
             "rebuild_to_bare_cpu_ratio": round(rebuild_cpu_rate / bare_cpu, 3),
             "queries": query_latency(store, args.query_samples),
             "reads_during_rebuild": reads_during_rebuild(args.db, ledger, store, args.query_samples),
-            "lag_while_writing": lag_while_writing(ledger, runner, store, args.lag_orders),
+            "lag_while_writing": lag_while_writing(ledger, runner, probe_store, args.lag_orders),
         }
         store.close()
+        probe_store.close()
     result["load_average_at_end"] = os.getloadavg()
     print(json.dumps(result, indent=2))
 
