@@ -321,6 +321,14 @@ def engine_report(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
             {
                 "follower_poll_seconds": args.poll_interval,
                 "projection_lag_ms": _percentiles(run["lags"]),
+                # A commit's lag grows with its size (the follower applies all its events):
+                # the engine commits 1,000 submissions at once, then a round's saves together.
+                "projection_lag_ms_commits_of_at_most_50_events": _percentiles(
+                    [lag for lag, size in zip(run["lags"], run["batches"], strict=False) if size <= 50]
+                ),
+                "projection_lag_ms_larger_commits": _percentiles(
+                    [lag for lag, size in zip(run["lags"], run["batches"], strict=False) if size > 50]
+                ),
                 "lag_goal_p95_ms": 20,
                 "load_average": os.getloadavg(),
             }
