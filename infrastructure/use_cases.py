@@ -18,7 +18,7 @@ from typing import Any
 
 from execledger.domain.config import ExecutionConfig
 from execledger.domain.requests import on_business_date
-from execledger.infrastructure.alpaca.venue import AlpacaEnvironment, alpaca_adapters
+from execledger.infrastructure.alpaca.settings import AlpacaEnvironment
 from execledger.infrastructure.audit_use_cases import (
     OrderAudit,
     Verification,
@@ -120,6 +120,8 @@ def _work(
 
 def reconcile_with_alpaca(settings: Settings, environment: AlpacaEnvironment) -> ReconcileReport:
     """Every open order brought up to Alpaca's truth (docs/alpaca.md); sends nothing."""
+    from execledger.infrastructure.alpaca.venue import alpaca_adapters  # alpaca-py on use only
+
     adapters = alpaca_adapters(environment, ExecutionConfig())
     with open_ledger(settings.database) as ledger:
         return asyncio.run(reconcile(ledger, adapters.broker, WallClock()))

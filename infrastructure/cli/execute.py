@@ -11,7 +11,7 @@ from execledger.domain.order import SmartOrder
 from execledger.infrastructure import use_cases
 from execledger.infrastructure.batch import DEFAULT_VENUE, load_batch
 from execledger.infrastructure.bootstrap import venue_names
-from execledger.infrastructure.cli.context import console, error_console, print_json, state_of
+from execledger.infrastructure.cli.context import console, error_console, print_json, print_table, state_of
 from execledger.infrastructure.cli.orders import timeline_table
 from execledger.infrastructure.cli.summary import summary_json, summary_table
 from execledger.infrastructure.engine.session import SessionResult
@@ -61,7 +61,7 @@ def demo(
         if result.busiest_timeline:
             order_id = result.busiest_timeline[0]["order_id"]
             title = f"timeline of {order_id} (execledger timeline ID)"
-            console.print(timeline_table(result.busiest_timeline, title=title))
+            print_table(timeline_table(result.busiest_timeline, title=title))
         console.print(
             "Next: [bold]execledger orders[/], [bold]execledger timeline ORDER_ID[/], "
             "[bold]execledger verify[/], [bold]execledger quality[/]"
@@ -85,7 +85,7 @@ def _report(result: SessionResult, as_json: bool, title: str) -> None:
     if as_json:
         print_json(summary_json(result))
         return
-    console.print(summary_table(result, title))
+    print_table(summary_table(result, title))
     console.print(
         f"{len(result.orders)} orders: {result.created} new, "
         f"{result.already_finished} already finished, {len(result.skipped)} skipped "
