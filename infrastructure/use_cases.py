@@ -112,17 +112,22 @@ def _work(
 
         async def reconciled_run() -> SessionResult:
             if isinstance(prepared, ReconcilingVenue):
-                await prepared.reconcile(ledger, venue)
+                await prepared.reconcile(ledger, venue, leases)
             return await session.run(requests, on_finished=on_finished)
 
         return asyncio.run(reconciled_run())
 
 
 def reconcile_with_alpaca(settings: Settings, environment: AlpacaEnvironment) -> ReconcileReport:
-    """Every open order brought up to Alpaca's truth (docs/alpaca.md); sends nothing."""
+    """Every open order brought up to Alpaca's truth (docs/alpaca.md); sends nothing.
+    Orders a live ``execute`` holds the lease of are reported as held, not touched."""
     adapters = alpaca_adapters(environment, ExecutionConfig())
-    with open_ledger(settings.database) as ledger:
-        return asyncio.run(reconcile(ledger, adapters.broker, WallClock()))
+    database = settings.database
+    with (
+        open_ledger(database) as ledger,
+        order_leases(database, ttl_seconds=settings.lease_ttl_seconds) as leases,
+    ):
+        return asyncio.run(reconcile(ledger, adapters.broker, WallClock(), leases))
 
 
 @dataclass(frozen=True)

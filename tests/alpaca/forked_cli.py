@@ -1,0 +1,93 @@
+"""The CLI in cheap child processes: forked from one process that imported execledger once.
+
+A fresh ``python -m execledger...`` pays ~2 s of interpreter and import start-up; the
+crash tests run the CLI some hundred times. multiprocessing's ``forkserver`` start
+method keeps one single-threaded server process with the CLI pre-imported and forks each
+child from it, so a child is still a real separate process (its own pid, killable with
+SIGKILL, nothing shared with pytest) but starts in milliseconds.
+
+``kill_after_events``: the child SIGKILLs itself right after the save that commits its
+Nth ledger event (counted by the ledger's own after-commit hook), so a kill lands at an
+exact point of the run instead of at a guessed time.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any
+
+_CONTEXT = multiprocessing.get_context("forkserver")
+_CONTEXT.set_forkserver_preload(["execledger.infrastructure.cli.app", __name__])
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished CLI child: its exit code (``-9`` when SIGKILLed) and its output."""
+
+    exit_code: int | None
+    output: str
+
+
+def start(
+    argv: Sequence[str], env: Mapping[str, str], log: Path, *, kill_after_events: int = 0
+) -> BaseProcess:
+    """Start ``execledger ARGV`` in a forked child with exactly ``env``; output to ``log``."""
+    process = _CONTEXT.Process(
+        target=_child, args=(list(argv), dict(env), str(log), kill_after_events), daemon=True
+    )
+    process.start()
+    return process
+
+
+def finish(process: BaseProcess, log: Path, timeout: float = 60) -> Run:
+    """Wait for ``process`` (killing it past ``timeout``) and read its output."""
+    process.join(timeout)
+    if process.exitcode is None:
+        process.kill()
+        process.join(10)
+        raise AssertionError(f"execledger child still running after {timeout}s:\n{log.read_text()}")
+    return Run(process.exitcode, log.read_text() if log.exists() else "")
+
+
+def run(argv: Sequence[str], env: Mapping[str, str], log: Path, *, kill_after_events: int = 0) -> Run:
+    """``execledger ARGV`` in a forked child, to its end (or its self-inflicted SIGKILL)."""
+    return finish(start(argv, env, log, kill_after_events=kill_after_events), log)
+
+
+def _child(argv: list[str], env: dict[str, str], log: str, kill_after_events: int) -> None:
+    """The child: the environment replaced, output to ``log``, then the CLI's main()."""
+    os.environ.clear()
+    os.environ.update(env)
+    descriptor = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(descriptor, 1)
+    os.dup2(descriptor, 2)
+    if kill_after_events:
+        _kill_after(kill_after_events)
+    from execledger.infrastructure.cli.app import main
+
+    sys.argv = ["execledger", *argv]
+    main()
+
+
+def _kill_after(events: int) -> None:
+    """SIGKILL this process right after the commit that holds its ``events``-th event."""
+    from execledger.infrastructure.ledger import Ledger
+
+    committed = 0
+    notify = Ledger._notify
+
+    def counting(self: Ledger, recordings: Any) -> None:
+        nonlocal committed
+        committed += len(recordings)
+        if committed >= events:
+            os.kill(os.getpid(), signal.SIGKILL)
+        notify(self, recordings)
+
+    Ledger._notify = counting  # type: ignore[method-assign]
