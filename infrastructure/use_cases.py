@@ -18,6 +18,7 @@ from typing import Any
 
 from execledger.domain.config import ExecutionConfig
 from execledger.domain.requests import on_business_date
+from execledger.infrastructure.alpaca.pacing import PacingState, pacing_states
 from execledger.infrastructure.alpaca.venue import AlpacaEnvironment, alpaca_adapters
 from execledger.infrastructure.audit_use_cases import (
     OrderAudit,
@@ -128,6 +129,12 @@ def reconcile_with_alpaca(settings: Settings, environment: AlpacaEnvironment) ->
         order_leases(database, ttl_seconds=settings.lease_ttl_seconds) as leases,
     ):
         return asyncio.run(reconcile(ledger, adapters.broker, WallClock(), leases))
+
+
+def request_pacing() -> list[PacingState]:
+    """The process's request pacers (one per Alpaca rate in use; none at the simulated
+    venue): how many requests wait for the pace now, and the waits so far."""
+    return pacing_states()
 
 
 @dataclass(frozen=True)
@@ -243,6 +250,7 @@ __all__ = [
     "Batch",
     "DemoResult",
     "OrderAudit",
+    "PacingState",
     "RebuildResult",
     "Verification",
     "VerifyRequest",
@@ -262,6 +270,7 @@ __all__ = [
     "rebuild_projections",
     "reconcile_with_alpaca",
     "replay",
+    "request_pacing",
     "timeline",
     "verify",
     "work_batch",

@@ -9,7 +9,7 @@ from execledger.infrastructure.alpaca.connection import (
     connect,
 )
 from execledger.infrastructure.alpaca.market_data import AlpacaMarketData
-from execledger.infrastructure.alpaca.pacing import RequestPacer, shared_pacer
+from execledger.infrastructure.alpaca.pacing import PacingState, RequestPacer, pacing_states, shared_pacer
 from execledger.infrastructure.alpaca.settings import AlpacaEnvironment, AlpacaSettings
 
 __all__ = [
@@ -20,8 +20,10 @@ __all__ = [
     "AlpacaMarketData",
     "AlpacaSettings",
     "AlpacaSettingsError",
+    "PacingState",
     "RequestPacer",
     "check_settings",
     "connect",
+    "pacing_states",
     "shared_pacer",
 ]
