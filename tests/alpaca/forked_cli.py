@@ -29,16 +29,18 @@ _CONTEXT.set_forkserver_preload(["execledger.infrastructure.cli.app", __name__])
 
 @dataclass(frozen=True)
 class Run:
-    """A finished CLI child: its exit code (``-9`` when SIGKILLed) and its output."""
+    """A finished CLI child: its exit code (``-9`` when SIGKILLed), stdout and stderr."""
 
     exit_code: int | None
-    output: str
+    stdout: str
+    stderr: str
 
 
 def start(
     argv: Sequence[str], env: Mapping[str, str], log: Path, *, kill_after_events: int = 0
 ) -> BaseProcess:
-    """Start ``execledger ARGV`` in a forked child with exactly ``env``; output to ``log``."""
+    """Start ``execledger ARGV`` in a forked child with exactly ``env``; its stderr goes to
+    ``log``, its stdout to ``log`` with the suffix ``.out``."""
     process = _CONTEXT.Process(
         target=_child, args=(list(argv), dict(env), str(log), kill_after_events), daemon=True
     )
@@ -52,8 +54,16 @@ def finish(process: BaseProcess, log: Path, timeout: float = 60) -> Run:
     if process.exitcode is None:
         process.kill()
         process.join(10)
-        raise AssertionError(f"execledger child still running after {timeout}s:\n{log.read_text()}")
-    return Run(process.exitcode, log.read_text() if log.exists() else "")
+        raise AssertionError(f"execledger child still running after {timeout}s:\n{_read(log)}")
+    return Run(process.exitcode, _read(_stdout(log)), _read(log))
+
+
+def _stdout(log: Path) -> Path:
+    return log.with_suffix(".out")
+
+
+def _read(path: Path) -> str:
+    return path.read_text() if path.exists() else ""
 
 
 def run(argv: Sequence[str], env: Mapping[str, str], log: Path, *, kill_after_events: int = 0) -> Run:
@@ -62,12 +72,11 @@ def run(argv: Sequence[str], env: Mapping[str, str], log: Path, *, kill_after_ev
 
 
 def _child(argv: list[str], env: dict[str, str], log: str, kill_after_events: int) -> None:
-    """The child: the environment replaced, output to ``log``, then the CLI's main()."""
+    """The child: the environment replaced, output to files, then the CLI's main()."""
     os.environ.clear()
     os.environ.update(env)
-    descriptor = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.dup2(descriptor, 1)
-    os.dup2(descriptor, 2)
+    for stream, path in ((1, _stdout(Path(log))), (2, Path(log))):
+        os.dup2(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), stream)
     if kill_after_events:
         _kill_after(kill_after_events)
     from execledger.infrastructure.cli.app import main

@@ -33,11 +33,10 @@ from pathlib import Path
 
 import pytest
 from execledger.domain.types import Quote
-from execledger.infrastructure.ledger import open_ledger
-from execledger.infrastructure.ports import BrokerOrderStatus
 
 from tests.alpaca import forked_cli
 from tests.alpaca.cli_runs import environment_for
+from tests.alpaca.invariants import ledger_against_broker
 from tests.builders import a_quote
 from tests.fake_alpaca import FakeAlpaca
 from tests.fake_alpaca.tripwires import Moment, Tripwire
@@ -184,19 +183,21 @@ def _crash_and_recover(
     try:
         killed = _killed_run(fake, symbol, point, [*execute, "--json"], env, folder)
         if killed.exit_code != -signal.SIGKILL:
-            return f"{symbol} at {point}: not killed (exit {killed.exit_code}):\n{killed.output[-3000:]}"
+            return f"{symbol} at {point}: not killed (exit {killed.exit_code}):\n{killed.stderr[-3000:]}"
         time.sleep(LEASE_TTL_SECONDS)  # the dead process's leases expire
         done = forked_cli.run([*execute, "--json"], env, folder / "restart.log")
         if done.exit_code != 0:
-            return f"{symbol} at {point}: restart exit {done.exit_code}:\n{done.output[-3000:]}"
-        summary = json.loads(done.output[done.output.index("{") :])
+            return f"{symbol} at {point}: restart exit {done.exit_code}:\n{done.stderr[-3000:]}"
+        summary = json.loads(done.stdout)
         if summary["skipped"]:
             return f"{symbol} at {point}: restart skipped {summary['skipped']}"
-        problems = _invariants(fake, symbol, db)
+        problems = ledger_against_broker(fake, symbol, db)
         for command in ("verify", "replay"):
             checked = forked_cli.run(["--db", db, command], env, folder / f"{command}.log")
             if checked.exit_code != 0:
-                problems.append(f"{command} exit {checked.exit_code}: {checked.output[-2000:]}")
+                problems.append(
+                    f"{command} exit {checked.exit_code}: {checked.stdout[-1000:] + checked.stderr[-1000:]}"
+                )
         return "\n".join(f"{symbol} at {point}: {problem}" for problem in problems)
     finally:
         quotes.close(symbol)
@@ -232,40 +233,3 @@ def _kill(process: BaseProcess) -> None:
         except FileNotFoundError:
             return
         time.sleep(0.001)
-
-
-def _invariants(fake: FakeAlpaca, symbol: str, db: str) -> list[str]:
-    """What differs between the ledger and the fake's book for ``symbol``'s orders."""
-    problems: list[str] = []
-    with fake.book.lock:
-        broker = {
-            o.working.client_order_id: (o.working.filled, o.working.status)
-            for o in fake.book.orders.values()
-            if o.working.symbol == symbol
-        }
-    seen: set[str] = set()
-    with open_ledger(db) as ledger:
-        for order_id in ledger.order_ids():
-            order = ledger.order(order_id)
-            sent = set(order.placements)
-            if sent & seen:
-                problems.append(f"placements shared between orders: {sent & seen}")
-            seen |= sent
-            at_broker = sum((broker[cid][0] for cid in sent if cid in broker), Decimal(0))
-            if order.filled_quantity != at_broker:
-                problems.append(
-                    f"order {order_id}: ledger filled {order.filled_quantity}, broker {at_broker}"
-                )
-            if at_broker > order.quantity or order.overfilled:
-                problems.append(f"order {order_id}: overfilled ({at_broker} of {order.quantity})")
-            if not order.is_terminal:
-                problems.append(f"order {order_id}: {order.status.value} after the restart")
-    if set(broker) - seen:
-        problems.append(f"broker orders the ledger never recorded: {set(broker) - seen}")
-    working = {cid for cid, (_, status) in broker.items() if status in _OPEN}
-    if working:
-        problems.append(f"broker orders still working after the restart: {working}")
-    return problems
-
-
-_OPEN = frozenset({BrokerOrderStatus.NEW, BrokerOrderStatus.PARTIALLY_FILLED})
