@@ -17,7 +17,7 @@ from execledger.domain.config import ExecutionConfig
 from execledger.domain.ids import business_date, order_id_for
 from execledger.domain.requests import OrderRequest
 from execledger.domain.types import Quote
-from execledger.infrastructure.alpaca.venue import AlpacaEnvironment, alpaca_factory
+from execledger.infrastructure.alpaca.settings import AlpacaEnvironment
 from execledger.infrastructure.batch import Batch
 from execledger.infrastructure.database_url import DatabaseUrl
 from execledger.infrastructure.engine.session import DEFAULT_MAX_ACTIVE_ORDERS, ExecutionSession
@@ -159,10 +159,23 @@ def prepare_simulation(batch: Batch, settings: Settings) -> PreparedSimulation:
     return PreparedSimulation(tape, batch.not_tradable, batch.not_fractionable, batch.venue_faults)
 
 
+@dataclass(frozen=True)
+class AlpacaVenueFactory:
+    """An Alpaca venue (``alpaca-paper``/``alpaca-live``); alpaca-py is imported only when
+    one is used (it pulls in pandas: a second of start-up for every other command)."""
+
+    environment: AlpacaEnvironment
+
+    def __call__(self, batch: Batch, settings: Settings) -> PreparedVenue:
+        from execledger.infrastructure.alpaca.venue import alpaca_factory
+
+        return alpaca_factory(self.environment)(batch, settings)
+
+
 _VENUES: dict[str, VenueFactory] = {
     "sim": prepare_simulation,
-    "alpaca-paper": alpaca_factory(AlpacaEnvironment.PAPER),
-    "alpaca-live": alpaca_factory(AlpacaEnvironment.LIVE),
+    "alpaca-paper": AlpacaVenueFactory(AlpacaEnvironment.PAPER),
+    "alpaca-live": AlpacaVenueFactory(AlpacaEnvironment.LIVE),
 }
 
 

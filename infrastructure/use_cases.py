@@ -19,7 +19,7 @@ from typing import Any
 from execledger.domain.config import ExecutionConfig
 from execledger.domain.requests import on_business_date
 from execledger.infrastructure.alpaca.pacing import PacingState, pacing_states
-from execledger.infrastructure.alpaca.venue import AlpacaEnvironment, alpaca_adapters
+from execledger.infrastructure.alpaca.settings import AlpacaEnvironment
 from execledger.infrastructure.audit_use_cases import (
     OrderAudit,
     Verification,
@@ -122,6 +122,8 @@ def _work(
 def reconcile_with_alpaca(settings: Settings, environment: AlpacaEnvironment) -> ReconcileReport:
     """Every open order brought up to Alpaca's truth (docs/alpaca.md); sends nothing.
     Orders a live ``execute`` holds the lease of are reported as held, not touched."""
+    from execledger.infrastructure.alpaca.venue import alpaca_adapters  # alpaca-py on use only
+
     adapters = alpaca_adapters(environment, ExecutionConfig())
     database = settings.database
     with (

@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 import typer
 from execledger.infrastructure import use_cases
-from execledger.infrastructure.alpaca import AlpacaEnvironment
+from execledger.infrastructure.alpaca.settings import AlpacaEnvironment
 from execledger.infrastructure.cli.context import console, print_json, state_of
 from execledger.infrastructure.engine.reconciliation import ReconcileReport
 

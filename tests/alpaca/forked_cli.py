@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 _CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload(["execledger.infrastructure.cli.app", __name__])
+#: The CLI, and the Alpaca adapters it loads only when an Alpaca venue is used.
+_PRELOAD = ["execledger.infrastructure.cli.app", "execledger.infrastructure.alpaca.venue", __name__]
+_CONTEXT.set_forkserver_preload(_PRELOAD)
 
 
 @dataclass(frozen=True)
