@@ -63,15 +63,17 @@ async def reconcile(
     """Bring every non-terminal order up to the broker's truth; see the module docstring."""
     report = ReconcileReport()
     sent: set[str] = set()
-    orders = [ledger.order(order_id) for order_id in list(ledger.order_ids())]
-    for order in orders:
+    open_ids: list[UUID] = []
+    for order_id in list(ledger.order_ids()):
+        order = ledger.order(order_id)
         sent.update(order.placements)
-    open_orders = [order for order in orders if not order.is_terminal]
-    owned = _claim(open_orders, leases, report)
+        if not order.is_terminal:
+            open_ids.append(order_id)
+    owned = _claim(open_ids, leases, report)
     try:
-        for order in open_orders:
-            if order.id in owned:
-                await _reconcile_order(ledger, broker, clock, ledger.order(order.id), report)
+        for order_id in open_ids:
+            if order_id in owned:  # read again: its holder may have worked it meanwhile
+                await _reconcile_order(ledger, broker, clock, ledger.order(order_id), report)
     finally:
         if leases is not None:
             leases.release(owned)
@@ -89,9 +91,8 @@ async def reconcile(
     return report
 
 
-def _claim(orders: list[SmartOrder], leases: OrderLeases | None, report: ReconcileReport) -> set[UUID]:
+def _claim(ids: list[UUID], leases: OrderLeases | None, report: ReconcileReport) -> set[UUID]:
     """The open orders this process may act on: with leases, those it could claim."""
-    ids = [order.id for order in orders]
     if leases is None:
         return set(ids)
     claim = leases.claim(ids)

@@ -17,8 +17,10 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,10 @@ _CONTEXT = multiprocessing.get_context("forkserver")
 #: The CLI, and the Alpaca adapters it loads only when an Alpaca venue is used.
 _PRELOAD = ["execledger.infrastructure.cli.app", "execledger.infrastructure.alpaca.venue", __name__]
 _CONTEXT.set_forkserver_preload(_PRELOAD)
+#: multiprocessing reads a child's exit status off a pipe, once, in whichever thread polls
+#: first, and every ``start()`` polls all children: two threads polling at once leave one
+#: with EOF and a false exit code 255. Starts and polls take turns.
+_POLLING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -46,18 +52,20 @@ def start(
     process = _CONTEXT.Process(
         target=_child, args=(list(argv), dict(env), str(log), kill_after_events), daemon=True
     )
-    process.start()
+    with _POLLING:
+        process.start()
     return process
 
 
 def finish(process: BaseProcess, log: Path, timeout: float = 60) -> Run:
     """Wait for ``process`` (killing it past ``timeout``) and read its output."""
-    process.join(timeout)
-    if process.exitcode is None:
+    wait([process.sentinel], timeout)
+    with _POLLING:
+        exit_code = process.exitcode
+    if exit_code is None:
         process.kill()
-        process.join(10)
         raise AssertionError(f"execledger child still running after {timeout}s:\n{_read(log)}")
-    return Run(process.exitcode, _read(_stdout(log)), _read(log))
+    return Run(exit_code, _read(_stdout(log)), _read(log))
 
 
 def _stdout(log: Path) -> Path:

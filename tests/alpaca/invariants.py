@@ -1,6 +1,7 @@
 """What must hold between a ledger and the fake Alpaca after any run, faults and crashes
-included: one broker order per placement intent, the ledger's fills equal the broker's,
-nothing overfilled, and nothing left working at the broker or open in the ledger."""
+included: one broker order per placement intent (each broker order is one placement the
+ledger recorded, under the broker's id), the ledger's fills equal the broker's, nothing
+overfilled, and nothing left working at the broker or open in the ledger."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def ledger_against_broker(fake: FakeAlpaca, symbol: str, db: str) -> list[str]:
     problems: list[str] = []
     with fake.book.lock:
         broker = {
-            o.working.client_order_id: (o.working.filled, o.working.status)
+            o.working.client_order_id: (o.working.filled, o.working.status, o.working.broker_order_id)
             for o in fake.book.orders.values()
             if o.working.symbol == symbol
         }
@@ -31,6 +32,9 @@ def ledger_against_broker(fake: FakeAlpaca, symbol: str, db: str) -> list[str]:
             if sent & seen:
                 problems.append(f"placements shared between orders: {sent & seen}")
             seen |= sent
+            for cid, placement in order.placements.items():
+                if cid in broker and placement.broker_order_id != broker[cid][2]:
+                    problems.append(f"{cid}: the ledger has broker order {placement.broker_order_id}")
             at_broker = sum((broker[cid][0] for cid in sent if cid in broker), Decimal(0))
             if order.filled_quantity != at_broker:
                 problems.append(
@@ -42,7 +46,7 @@ def ledger_against_broker(fake: FakeAlpaca, symbol: str, db: str) -> list[str]:
                 problems.append(f"order {order_id}: still {order.status.value}")
     if set(broker) - seen:
         problems.append(f"broker orders the ledger never recorded: {set(broker) - seen}")
-    working = {cid for cid, (_, status) in broker.items() if status in OPEN}
+    working = {cid for cid, (_, status, _) in broker.items() if status in OPEN}
     if working:
         problems.append(f"broker orders still working: {working}")
     return problems
