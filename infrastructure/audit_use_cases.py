@@ -31,6 +31,7 @@ from execledger.infrastructure.settings import Settings
 from execledger.infrastructure.time_window import TimeWindow
 from execledger.infrastructure.verification import VerificationReport, verify_ledger
 from execledger.projections.errors import ProjectionStoreUnavailable
+from execledger.projections.queries import CANDIDATES_SHOWN, ORDER_ID_PREFIX
 
 #: Replay progress: (notification id reached, ledger position).
 ReplayProgress = Callable[[int, int], None]
@@ -109,16 +110,16 @@ def _check_read_models(settings: Settings, figures: dict[UUID, OrderFigures]) ->
 
 def replay(
     settings: Settings,
-    order_id: UUID | None = None,
+    order: UUID | str | None = None,
     *,
     window: TimeWindow | None = None,
     progress: ReplayProgress | None = None,
 ) -> LedgerReplay:
-    """Re-derive the decisions of one order, or of every order requested in ``window``,
-    from their recorded inputs."""
+    """Re-derive the decisions of one order (named as ``audit`` names it), or of every
+    order requested in ``window``, from their recorded inputs."""
     with open_ledger(settings.database, read_only=True) as ledger:
-        if order_id is not None:
-            return replay_one(ledger, order_id)
+        if order is not None:
+            return replay_one(ledger, resolve_order_id(ledger, str(order)))
         total = ledger.recorder.max_notification_id() or 0
         advance = None if progress is None else (lambda at: progress(at, total))
         return replay_ledger(ledger, window or TimeWindow(), advance)
@@ -157,8 +158,9 @@ def audit_order(
 
 
 def resolve_order_id(ledger: Ledger, identifier: str) -> UUID:
-    """The order an id names: its own id, a client order id (``<order id>-<n>``) or a
-    broker order id (looked up in the recorded acceptances and fills)."""
+    """The order an id names: its own id, a client order id (``<order id>-<n>``), a
+    broker order id (looked up in the recorded acceptances and fills) or a unique prefix
+    of an order id."""
     text = identifier.strip()
     for candidate in (text, text.rpartition("-")[0]):
         try:
@@ -173,4 +175,25 @@ def resolve_order_id(ledger: Ledger, identifier: str) -> UUID:
     for notification in ledger.notifications(topics=topics):
         if ledger.decode_state(notification.state).get("broker_order_id") == text:
             return as_order_id(notification.originator_id)
+    if ORDER_ID_PREFIX.fullmatch(text.lower()):
+        return _order_id_by_prefix(ledger, text)
     raise BadArgument(f"ID: no order, client order or broker order {text!r}")
+
+
+def _order_id_by_prefix(ledger: Ledger, identifier: str) -> UUID:
+    """The one order whose id starts with ``identifier`` (as the tables print ids); the
+    candidates when several do. Scans the orders' Requested events: the audit reads the
+    ledger alone, not the read models."""
+    prefix = identifier.lower()
+    found = sorted(
+        str(notification.originator_id)
+        for notification in ledger.notifications(topics=topics_of(ev.Requested))
+        if str(notification.originator_id).startswith(prefix)
+    )
+    if len(found) == 1:
+        return UUID(found[0])
+    if not found:
+        raise BadArgument(f"ID: no order, client order or broker order {identifier!r}")
+    more = " and more" if len(found) > CANDIDATES_SHOWN else ""
+    shown = ", ".join(found[:CANDIDATES_SHOWN])
+    raise BadArgument(f"ID: order id prefix {identifier!r} matches several orders: {shown}{more}")

@@ -79,7 +79,7 @@ _ORDERS_TABLE = _narrowed(order_status.TABLE, ORDER_KEYS)
 _QUALITY_TABLE = _narrowed(execution_quality.TABLE, QUALITY_KEYS)
 _ORDER_IDS = _narrowed(order_status.TABLE, ("order_id",))
 #: What may be a prefix of an order id's text form (never a LIKE wildcard).
-_ID_PREFIX = re.compile(r"[0-9a-f][0-9a-f-]{0,35}")
+ORDER_ID_PREFIX = re.compile(r"[0-9a-f][0-9a-f-]{0,35}")
 #: Candidates an ambiguous prefix lists.
 CANDIDATES_SHOWN = 10
 
@@ -130,7 +130,7 @@ def resolve_order_ids(store: ProjectionStore, identifier: str) -> list[UUID]:
     if found:
         return found
     prefix = identifier.strip().lower()
-    if _ID_PREFIX.fullmatch(prefix):
+    if ORDER_ID_PREFIX.fullmatch(prefix):
         rows = store.select(
             _ORDER_IDS, starting=("order_id", prefix), order_by=("order_id",), limit=CANDIDATES_SHOWN + 1
         )

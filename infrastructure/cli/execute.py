@@ -12,7 +12,7 @@ from execledger.domain.order import SmartOrder
 from execledger.infrastructure import use_cases
 from execledger.infrastructure.batch import DEFAULT_VENUE, load_batch
 from execledger.infrastructure.bootstrap import venue_names
-from execledger.infrastructure.cli.context import console, error_console, print_json, state_of
+from execledger.infrastructure.cli.context import console, error_console, print_json, print_table, state_of
 from execledger.infrastructure.cli.orders import timeline_table
 from execledger.infrastructure.cli.summary import summary_json, summary_table
 from execledger.infrastructure.engine.session import SessionResult
@@ -63,7 +63,7 @@ def demo(
         if result.busiest_timeline:
             order_id = result.busiest_timeline[0]["order_id"]
             title = f"timeline of {order_id} (execledger timeline ID)"
-            console.print(timeline_table(result.busiest_timeline, title=title))
+            print_table(timeline_table(result.busiest_timeline, title=title))
         console.print(
             "Next: [bold]execledger orders[/], [bold]execledger timeline ORDER_ID[/], "
             "[bold]execledger verify[/], [bold]execledger quality[/]"
@@ -108,7 +108,7 @@ def _report(
             summary["rate_limit"] = asdict(pacers[0])  # one pace per process (its setting)
         print_json(summary)
         return
-    console.print(summary_table(result, title))
+    print_table(summary_table(result, title))
     for pacer in pacers:
         if pacer.waits:
             console.print(

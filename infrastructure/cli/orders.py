@@ -7,29 +7,13 @@ from typing import Any
 import typer
 from execledger.domain.status import OrderStatus
 from execledger.infrastructure import use_cases
-from execledger.infrastructure.cli.context import console, error_console, print_json, state_of
+from execledger.infrastructure.cli.context import error_console, print_json, print_table, state_of
 from execledger.projections.errors import AmbiguousOrderId, UnknownOrderId
-from rich.console import Console
 from rich.table import Table
 
 STATUSES = ", ".join(status.value for status in OrderStatus)
 #: Characters of an order id the tables show: a prefix ``timeline`` accepts back.
 ID_SHOWN = 8
-#: Columns of a table printed with --wide or to a pipe: wide enough never to wrap a cell.
-WIDE_COLUMNS = 10_000
-
-
-def print_table(table: Table, *, wide: bool) -> None:
-    """Every cell in full: folded onto more lines in a narrow terminal, never cut short;
-    one line per row with ``--wide`` or when stdout is not a terminal."""
-    for column in table.columns:
-        column.overflow = "fold"
-    if wide or not console.is_terminal:
-        for column in table.columns:
-            column.no_wrap = True
-        Console(width=WIDE_COLUMNS, no_color=console.no_color).print(table)
-    else:
-        console.print(table)
 
 
 def orders(

@@ -15,8 +15,8 @@ from execledger.domain.pricing import price_order
 from execledger.domain.quotes import assess_quote
 from execledger.domain.repeg import decide_repeg
 from execledger.domain.types import Quote, QuoteSource, Side
+from execledger.infrastructure.cli.context import print_table
 from execledger.infrastructure.config_file import load_execution_config
-from rich.console import Console
 from rich.table import Table
 
 policy_app = typer.Typer(
@@ -92,7 +92,7 @@ def _show(title: str, rows: dict[str, object], as_json: bool) -> None:
             table.add_row(key, "\n".join(str(item) for item in value) or "-")
         else:
             table.add_row(key, "-" if value is None else str(value))
-    Console().print(table)
+    print_table(table)
 
 
 def _warn_if_suspicious(quote: Quote, config: ExecutionConfig) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 from execledger.infrastructure import use_cases
-from execledger.infrastructure.cli.context import console, error_console, print_json, state_of
+from execledger.infrastructure.cli.context import console, error_console, print_json, print_table, state_of
 from execledger.projections import NAMES
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -91,7 +91,7 @@ def _print_status(rows: list[dict[str, object]], *, as_json: bool) -> None:
             f"[{style}]{lag}[/]",
             f"[red]{errors}[/]" if errors else "0",
         )
-    console.print(table)
+    print_table(table)
 
 
 def _print_errors(errors: list[dict[str, object]]) -> None:
@@ -110,4 +110,4 @@ def _print_errors(errors: list[dict[str, object]]) -> None:
         table.add_row(
             *(str(error[key]) for key in ("projection", "position", "order_id", "version", "error"))
         )
-    console.print(table)
+    print_table(table)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 import typer
 from execledger.infrastructure import use_cases
 from execledger.infrastructure.auditing import LedgerReplay
-from execledger.infrastructure.cli.context import console, print_json, state_of
-from execledger.infrastructure.errors import BadArgument
+from execledger.infrastructure.cli.context import console, print_json, print_table, state_of
 from execledger.infrastructure.time_window import time_window
 from rich.progress import Progress
 from rich.table import Table
@@ -16,14 +13,15 @@ from rich.table import Table
 
 def replay(
     ctx: typer.Context,
-    order_id: str | None = typer.Argument(None, help="One order's id (default: every order)."),
+    order_id: str | None = typer.Argument(
+        None, help="One order: its id or a unique prefix, a client or broker order id (default: every order)."
+    ),
     start: str | None = typer.Option(None, "--from", help="Orders requested at or after (ISO 8601)."),
     end: str | None = typer.Option(None, "--to", help="Orders requested before (ISO 8601)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Feed each decision's recorded inputs to the policy again; exit 1 if any differs."""
     window = time_window(start, end)
-    oid = _order_id(order_id) if order_id else None
     show = not as_json and console.is_terminal
     with Progress(console=console, transient=True, disable=not show) as progress:
         task = progress.add_task("replaying", total=None, visible=False)
@@ -31,7 +29,7 @@ def replay(
         def advance(at: int, total: int) -> None:
             progress.update(task, completed=at, total=total, visible=total > 10_000)
 
-        result = use_cases.replay(state_of(ctx).settings, oid, window=window, progress=advance)
+        result = use_cases.replay(state_of(ctx).settings, order_id, window=window, progress=advance)
     if as_json:
         print_json(result.as_json(with_checks=order_id is not None))
     else:
@@ -47,7 +45,7 @@ def _print(result: LedgerReplay, *, single: bool) -> None:
             for check in replayed.checks:
                 mark = "[green]yes[/]" if check.agrees else "[bold red]NO[/]"
                 table.add_row(str(check.version), check.decision, check.recorded, check.replayed, mark)
-        console.print(table)
+        print_table(table)
     for m in result.mismatches():
         console.print(
             f"[bold red]DIFFERS[/]: order {m['order_id']} v{m['version']} {m['decision']}: "
@@ -64,10 +62,3 @@ def _print(result: LedgerReplay, *, single: bool) -> None:
         f"{result.decisions_checked} decisions of {len(result.orders)} order(s) checked; "
         f"{len(result.mismatches())} mismatch(es); {len(others)} order(s) of another policy version"
     )
-
-
-def _order_id(text: str) -> UUID:
-    try:
-        return UUID(text)
-    except ValueError:
-        raise BadArgument(f"ORDER_ID: not an order id (a UUID): {text!r}") from None

@@ -59,6 +59,22 @@ def test_timeline_takes_a_unique_prefix_and_lists_the_candidates_of_an_ambiguous
     assert all(order_id in done.stderr for order_id in sharing)
 
 
+def test_audit_takes_a_unique_prefix_and_lists_the_candidates_of_an_ambiguous_one(url: str) -> None:
+    """The audit (and replay) read the ledger itself, and take the same prefixes as the timeline."""
+    ids = _order_ids(url)
+    done = _cli(url, "audit", ids[5][:8], "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["order"]["order_id"] == ids[5]
+    first = next(c for c in "0123456789abcdef" if sum(i[0] == c for i in ids) >= 2)
+    done = _cli(url, "replay", ids[5][:8], "--json")
+    assert done.returncode in (0, 1), done.stderr  # these worked lives are not all the policy's
+    assert json.loads(done.stdout)["orders_checked"] == 1
+    done = _cli(url, "audit", first)
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert all(order_id in done.stderr for order_id in ids if order_id[0] == first)
+
+
 def test_an_unknown_id_exits_2_in_every_command(url: str) -> None:
     """The same unknown order id gives the same exit code in timeline, replay and audit."""
     unknown = str(uuid.uuid4())
@@ -69,12 +85,20 @@ def test_an_unknown_id_exits_2_in_every_command(url: str) -> None:
 
 def test_tables_to_a_pipe_are_not_cut(url: str) -> None:
     """Piped (and narrow), every cell is printed in full on one line: no '…'."""
-    for args in (("orders",), ("quality",), ("timeline", "batch-1")):
+    for args in (("orders",), ("quality",), ("timeline", "batch-1"), ("projections", "status")):
         done = _cli(url, *args)
         assert done.returncode == 0, done.stderr
         assert "…" not in done.stdout
     done = _cli(url, "orders")
     assert "completed" in done.stdout and "expired" in done.stdout
+
+
+def test_the_readmes_example_batch_prints_its_summary_uncut(database_url: str) -> None:
+    """``execute docs/examples/orders.csv --tape docs/examples/tape.csv``, piped and narrow."""
+    done = _cli(database_url, "execute", "docs/examples/orders.csv", "--tape", "docs/examples/tape.csv")
+    assert done.returncode == 0, done.stderr
+    assert "…" not in done.stdout
+    assert done.stdout.count("completed") == 4
 
 
 def test_numbers_print_plain_and_prices_with_their_ticks_decimals(url: str) -> None:
