@@ -101,6 +101,8 @@ def audit_trail(events: Sequence[ev.OrderEvent]) -> list[DecisionEntry]:
             inputs["repegs_done"] = repegs
             if quote is not None:
                 inputs["quote"] = _quote(quote, event.occurred_at)
+            if isinstance(event, (ev.Escalated, ev.Failed)) and event.refused_quotes:
+                inputs["refused_quotes"] = [_refused(entry) for entry in event.refused_quotes]
             summary, reasons = describe(event)
             entries.append(
                 DecisionEntry(
@@ -140,6 +142,17 @@ def _quote(quote: ev.Quoted, at: datetime) -> dict[str, Any]:
         "fallback_used": quote.fallback_used,
         "suspicion_reasons": list(quote.suspicion_reasons),
     }
+
+
+def _refused(entry: dict[str, Any]) -> dict[str, Any]:
+    """A refused quote with its values as text."""
+    return {
+        k: v if v is None or isinstance(v, (bool, int, str, list)) else _text(v) for k, v in entry.items()
+    }
+
+
+def _text(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 def describe(event: ev.OrderEvent) -> tuple[str, list[str]]:

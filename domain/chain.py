@@ -80,22 +80,30 @@ def _canonical_subclass(value: Any) -> Any:
     raise TypeError(f"no canonical encoding for {type(value).__name__}")
 
 
-def event_hash(fields: Mapping[str, Any], *, canonical_form: bool = False) -> str:
-    """SHA-256 (hex) of an event's fields, by the chain version the fields name.
+def hashed_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields an event's hash covers, by the chain version they name.
 
     ``fields`` are the stored fields plus ``originator_id``, ``originator_version`` and
     ``topic``. For version 2 a missing ``class_version`` counts as 1 (the mapper stores
-    it only above 1). ``canonical_form``: the fields are already ``canonical``'s output
-    (verify reads them so from the stored JSON), so they are not walked again.
+    it only above 1).
     """
     version = fields.get("chain_version", 1)
     if version == 1:
-        hashed = {k: v for k, v in fields.items() if k not in _UNHASHED_V1}
-    elif version == CHAIN_VERSION:
+        return {k: v for k, v in fields.items() if k not in _UNHASHED_V1}
+    if version == CHAIN_VERSION:
         hashed = {k: v for k, v in fields.items() if k not in _NEVER_HASHED}
         hashed.setdefault("class_version", 1)
-    else:
-        raise ValueError(f"unknown chain version {version!r}")
+        return hashed
+    raise ValueError(f"unknown chain version {version!r}")
+
+
+def event_hash(fields: Mapping[str, Any], *, canonical_form: bool = False) -> str:
+    """SHA-256 (hex) of an event's fields (``hashed_fields``), canonically encoded.
+
+    ``canonical_form``: the fields are already ``canonical``'s output, so they are not
+    walked again.
+    """
+    hashed = hashed_fields(fields)
     encoded = json.dumps(
         hashed if canonical_form else canonical(hashed), sort_keys=True, separators=(",", ":")
     )

@@ -6,6 +6,7 @@ when they do not apply; then they trigger one event, whose ``apply`` changes sta
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -210,14 +211,21 @@ class SmartOrder(OrderState, Aggregate):
             occurred_at=occurred_at,
         )
 
-    def escalate(self, reason: str, *, occurred_at: datetime) -> None:
-        """Decide to send the remaining quantity as a market order."""
+    def escalate(
+        self, reason: str, *, occurred_at: datetime, refused_quotes: Sequence[dict[str, Any]] = ()
+    ) -> None:
+        """Decide to send the remaining quantity as a market order (``refused_quotes``: on
+        an escalation for want of a valid quote, each quote refused; domain.refused_quotes)."""
         self._require_active("escalate")
         self._require("escalate", self.status is not OrderStatus.NEW, "not validated")
         self._require("escalate", not self.escalated, "already escalated")
         self._require("escalate", self.remaining_quantity > 0, "nothing remains")
         self.trigger_event(
-            ev.Escalated, quantity=self.remaining_quantity, reason=reason, occurred_at=occurred_at
+            ev.Escalated,
+            quantity=self.remaining_quantity,
+            reason=reason,
+            refused_quotes=list(refused_quotes),
+            occurred_at=occurred_at,
         )
 
     # ---- broker orders --------------------------------------------------------------
@@ -542,10 +550,15 @@ class SmartOrder(OrderState, Aggregate):
         self._require("expire", self.live_client_order_id is None, "a broker order is working")
         self.trigger_event(ev.Expired, reason=reason, occurred_at=occurred_at)
 
-    def fail(self, reason: str, *, occurred_at: datetime) -> None:
-        """Close the order because it cannot go on."""
+    def fail(
+        self, reason: str, *, occurred_at: datetime, refused_quotes: Sequence[dict[str, Any]] = ()
+    ) -> None:
+        """Close the order because it cannot go on (``refused_quotes``: for want of a valid
+        quote, each quote refused; domain.refused_quotes)."""
         self._require_active("fail")
-        self.trigger_event(ev.Failed, reason=reason, occurred_at=occurred_at)
+        self.trigger_event(
+            ev.Failed, reason=reason, refused_quotes=list(refused_quotes), occurred_at=occurred_at
+        )
 
     # ---- guards -------------------------------------------------------------------------
 

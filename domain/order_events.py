@@ -332,10 +332,21 @@ class Repegged(OrderEvent):
 
 
 class Escalated(OrderEvent):
-    """Decision to send the remaining quantity as a market order."""
+    """Decision to send the remaining quantity as a market order.
+
+    Version 2 added ``refused_quotes`` (upcast: []): on an escalation for want of a valid
+    quote, every quote refused and why (domain.refused_quotes).
+    """
+
+    class_version = 2
 
     quantity: Decimal
     reason: str
+    refused_quotes: list[dict[str, Any]]
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state.setdefault("refused_quotes", [])
 
     def change(self, order: SmartOrder) -> None:
         order.escalated = True
@@ -388,9 +399,20 @@ class Expired(OrderEvent):
 
 
 class Failed(OrderEvent):
-    """The order cannot go on (no valid quote, a broker refusal it cannot recover). Terminal."""
+    """The order cannot go on (no valid quote, a broker refusal it cannot recover). Terminal.
+
+    Version 2 added ``refused_quotes`` (upcast: []): on a failure for want of a valid quote,
+    every quote refused and why (domain.refused_quotes).
+    """
+
+    class_version = 2
 
     reason: str
+    refused_quotes: list[dict[str, Any]]
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state.setdefault("refused_quotes", [])
 
     def change(self, order: SmartOrder) -> None:
         order.terminal_reason = self.reason

@@ -9,7 +9,9 @@ ExecutionConfig gains, loses or redefines a field.
 
 from __future__ import annotations
 
-POLICY_VERSION = "2026.11.1"
+#: 2026.11.2: a no-quote decision records the quotes it refused (orders of 2026.11.1 lack
+#: them, so replay cannot re-derive those refusals and reports the orders as of that version).
+POLICY_VERSION = "2026.11.2"
 CONFIG_SCHEMA_VERSION = 1
 #: What orders recorded before the versions were recorded (version 0.1 and early 0.2) carry.
 UNRECORDED = ""

@@ -5,7 +5,8 @@ ledger recorded before it: the config snapshot, the quote of the preceding Quote
 the prices already used, the re-pegs already made, the quantity still open. Checked:
 
 - preflight (Validated, QuantityAdjusted), the price (Priced), re-pegs and escalations
-  (Repegged, Escalated), the no-quote outcome (Failed "no valid quote");
+  (Repegged, Escalated), the no-quote outcome (Failed "no valid quote"), and each quote a
+  no-quote decision refused, refused again by today's checks (domain.refused_quotes);
 - each placement: a limit at the price last decided, a market order only once escalated,
   for the quantity then remaining; ``Escalated.quantity`` is what remained;
 - a re-peg or an escalation on the re-peg path is due: not before ``fill_wait_seconds``
@@ -33,10 +34,12 @@ from execledger.domain.policy_version import CONFIG_SCHEMA_VERSION, POLICY_VERSI
 from execledger.domain.preflight import no_quote_action, preflight, remaining_too_small
 from execledger.domain.pricing import price_order
 from execledger.domain.quotes import seconds_between
+from execledger.domain.refused_quotes import expected_attempts, recorded_verdict, rederive
 from execledger.domain.repeg import decide_repeg, repeg_due
 from execledger.domain.types import OrderType, Quote, Side, Urgency
 
 FILLED = "filled"
+NO_QUOTE = "no valid quote"
 TOO_SMALL = "remaining quantity too small to trade"
 
 
@@ -67,6 +70,7 @@ class DecisionCheck:
 class _Known:
     """What the ledger had recorded about the order up to the event being replayed."""
 
+    symbol: str = ""
     side: Side = Side.BUY
     urgency: Urgency = Urgency.NORMAL
     config: ExecutionConfig = field(default_factory=ExecutionConfig)
@@ -141,12 +145,31 @@ def _checks(event: ev.OrderEvent, known: _Known) -> list[DecisionCheck]:
         return [_due(event, known), DecisionCheck(v, "re-peg", f"repeg {event.new_price}", _repeg(known))]
     if isinstance(event, ev.Escalated):
         quantity = DecisionCheck(v, "escalation quantity", str(event.quantity), str(known.remaining))
-        return [*_escalated(event, known), quantity]
+        return [*_escalated(event, known), quantity, *_refusals(event, known)]
     if isinstance(event, ev.Completed):
         return _completed(event, known)
-    if isinstance(event, ev.Failed) and event.reason.startswith("no valid quote"):
-        return [DecisionCheck(v, "no quote", "fail", no_quote_action(known.urgency))]
+    if isinstance(event, ev.Failed) and event.reason.startswith(NO_QUOTE):
+        return [
+            DecisionCheck(v, "no quote", "fail", no_quote_action(known.urgency)),
+            *_refusals(event, known),
+        ]
     return []
+
+
+def _refusals(event: ev.Escalated | ev.Failed, known: _Known) -> list[DecisionCheck]:
+    """A no-quote decision: as many attempts as the config makes, each recorded quote
+    refused again by today's checks (domain.refused_quotes)."""
+    if not event.reason.startswith(NO_QUOTE):
+        return []
+    v, entries = event.originator_version, event.refused_quotes
+    attempts = len({entry["attempt"] for entry in entries})
+    expected = expected_attempts(entries, known.config)
+    checks = [DecisionCheck(v, "refused quotes", f"{attempts} attempt(s)", f"{expected} attempt(s)")]
+    for entry in entries:
+        again = rederive(entry, known.symbol, known.side, known.remaining, known.config)
+        if again is not None:
+            checks.append(DecisionCheck(v, "refused quote", recorded_verdict(entry), again))
+    return checks
 
 
 def _preflight(event: ev.Validated | ev.QuantityAdjusted, known: _Known) -> DecisionCheck:
@@ -260,6 +283,7 @@ def _too_small(known: _Known) -> str:
 def _learn(event: ev.OrderEvent, known: _Known) -> None:
     if isinstance(event, ev.Requested):
         known.side, known.urgency, known.quantity = event.side, event.urgency, event.quantity
+        known.symbol = event.symbol
         known.config = ExecutionConfig.recorded(event.config)
     elif isinstance(event, ev.Validated):
         known.fractionable = event.fractionable

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -64,7 +64,7 @@ class Verification:
 
     @property
     def ok(self) -> bool:
-        return self.report.ok and (self.read_models is None or not self.read_models.disagreements)
+        return self.report.ok and (self.read_models is None or self.read_models.ok)
 
 
 def verify(settings: Settings, request: VerifyRequest | None = None) -> Verification:
@@ -84,7 +84,7 @@ def verify(settings: Settings, request: VerifyRequest | None = None) -> Verifica
         seals = SealTable(ledger.recorder.datastore, create=request.seal)  # type: ignore[attr-defined]
         report = verify_ledger(ledger, key=key, against=previous, seals=seals, figures=figures)
         if report.ok and key is not None and (request.seal or request.checkpoint is not None):
-            signed = report.head.signed(key)
+            signed = report.head.signed(key, sealed_at=datetime.now(UTC).isoformat(timespec="seconds"))
             if request.seal:
                 seals.add(signed)
             if request.checkpoint is not None:

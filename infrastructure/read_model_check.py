@@ -14,12 +14,14 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from execledger.projections import execution_quality, order_status
+from execledger.projections import execution_quality, order_status, queries
 from execledger.projections.schema import Row, Table
 from execledger.projections.store import ProjectionStore
 from execledger.projections.values import average_price
 
 _TERMINAL = {"Completed": "completed", "Expired": "expired", "Failed": "failed", "Denied": "denied"}
+#: The events whose fields move the figures (the others only advance the version).
+LEARNED = frozenset({"Requested", "QuantityAdjusted", "PartiallyFilled", "Filled", "Quoted", *_TERMINAL})
 
 
 @dataclass
@@ -33,17 +35,19 @@ class OrderFigures:
     arrival_mid: Decimal | None = None
     status: str | None = None
 
-    def learn(self, version: int, event_name: str, state: dict[str, Any]) -> None:
-        self.version = version
+    def learn(self, event_name: str, state: dict[str, Any]) -> None:
+        """Fold one event of ``LEARNED`` (its fields in canonical form, domain.chain); the
+        caller sets the version."""
         if event_name == "Requested":
-            self.quantity = state["quantity"]
+            self.quantity = _decimal(state["quantity"])
         elif event_name == "QuantityAdjusted":
-            self.quantity = state["new_quantity"]
+            self.quantity = _decimal(state["new_quantity"])
         elif event_name in ("PartiallyFilled", "Filled"):
-            self.filled_quantity += state["quantity"]
-            self.filled_notional += state["quantity"] * state["price"]
+            quantity = _decimal(state["quantity"])
+            self.filled_quantity += quantity
+            self.filled_notional += quantity * _decimal(state["price"])
         elif event_name == "Quoted" and self.arrival_mid is None:
-            self.arrival_mid = (state["bid"] + state["ask"]) / 2
+            self.arrival_mid = (_decimal(state["bid"]) + _decimal(state["ask"])) / 2
         elif event_name in _TERMINAL:
             self.status = _TERMINAL[event_name]
 
@@ -82,27 +86,40 @@ class Disagreement:
 
 @dataclass
 class ReadModelReport:
-    """What the comparison found."""
+    """What the comparison found, and the events the read models set aside as poison (their
+    orders' rows cannot be trusted: queries.projection_errors)."""
 
     rows_checked: int = 0
     rows_behind: int = 0
     disagreements: list[Disagreement] = field(default_factory=list)
+    projection_errors: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.disagreements and not self.projection_errors
 
     def as_json(self) -> dict[str, Any]:
         return {
             "rows_checked": self.rows_checked,
             "rows_behind": self.rows_behind,
             "disagreements": [d.as_json() for d in self.disagreements],
+            "projection_errors": self.projection_errors,
         }
 
 
 def check_read_models(store: ProjectionStore, orders: dict[UUID, OrderFigures]) -> ReadModelReport:
-    """Compare every row of order_status and execution_quality with the events' figures."""
-    report = ReadModelReport()
+    """Compare every row of order_status and execution_quality with the events' figures, and
+    gather the poison events the read models set aside."""
+    report = ReadModelReport(projection_errors=queries.projection_errors(store))
     for table in (order_status.TABLE, execution_quality.TABLE):
         for row in store.select(_NARROWED[table.name]):
             _compare(report, table, row, orders.get(row["order_id"]))
     return report
+
+
+def _decimal(value: Any) -> Decimal:
+    """A canonical decimal (``{"decimal": s}``) as a Decimal."""
+    return Decimal(value["decimal"])
 
 
 def _narrowed(table: Table, extra: str) -> Table:

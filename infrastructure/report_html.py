@@ -91,14 +91,17 @@ def _charts(report: dict[str, Any]) -> str:
 def render_html(report: dict[str, Any]) -> str:
     """The whole page; ``report`` is best_execution.as_json's output plus ``chains`` and ``window``."""
     chains = report["chains"]
-    verdict = (
-        f'<p class="ok">Hash chains verified when this report was produced ({chains["events_checked"]} events'
-        f"{'' if chains['keys_checked'] else '; keys not checked: no audit key'}).</p>"
+    headline = (
+        "Hash chains verified"
         if chains["verified"]
-        else f'<p class="broken">Hash chains did NOT verify when this report was produced '
-        f"({chains['breaks']} break(s)); run execledger verify.</p>"
+        else "Hash chains did NOT verify"
         if chains["verified"] is False
-        else "<p>Hash chains were not checked for this report.</p>"
+        else "Hash chains not checked"
+    )
+    style = "ok" if chains["verified"] else "broken" if chains["verified"] is False else "unchecked"
+    verdict = (
+        f'<p class="{style}"><strong>{headline}</strong> when this report was produced '
+        f"({html.escape(str(chains['method']))}). {html.escape(str(chains['statement']))}</p>"
     )
     window = report["window"]
     sections = [

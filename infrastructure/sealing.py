@@ -22,7 +22,7 @@ import hmac
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -42,6 +42,8 @@ KEY_FILE_ENV = "EXECLEDGER_AUDIT_KEY_FILE"
 MIN_KEY_BYTES = 16
 _EVENT_MAC_DOMAIN = b"execledger event v2\x00"
 _CHECKPOINT_DOMAIN = "execledger checkpoint v1"
+#: A checkpoint that records when it was made signs that time too.
+_TIMED_CHECKPOINT_DOMAIN = "execledger checkpoint v2"
 
 
 class AuditKey:
@@ -61,6 +63,15 @@ class AuditKey:
     def event_mac(self, event_hash: str) -> str:
         """The seal of one event: a MAC of its hash, which covers everything it is."""
         return self.mac(_EVENT_MAC_DOMAIN + event_hash.encode("ascii"))
+
+    def event_mac_matches(self, event_hash: str, mac: str) -> bool:
+        """Whether ``mac`` seals ``event_hash`` (one-shot HMAC: verify calls it per event)."""
+        try:
+            message = _EVENT_MAC_DOMAIN + event_hash.encode("ascii")
+        except UnicodeEncodeError:
+            return False
+        expected = hmac.digest(self._secret, message, "sha256").hex()
+        return hmac.compare_digest(expected, mac)
 
     def __repr__(self) -> str:
         return "AuditKey(<redacted>)"
@@ -126,11 +137,8 @@ def extend_root(root: str, originator_id: Any, version: int, topic: str, state: 
     It covers the record's bytes exactly as stored, so any edit, deletion, insertion or
     reordering up to a checkpoint changes the root there.
     """
-    digest = hashlib.sha256()
-    digest.update(root.encode("ascii"))
-    digest.update(f"|{originator_id}|{version}|{topic}|".encode())
-    digest.update(hashlib.sha256(state).digest())
-    return digest.hexdigest()
+    head = f"{root}|{originator_id}|{version}|{topic}|".encode()
+    return hashlib.sha256(head + hashlib.sha256(state).digest()).hexdigest()
 
 
 ROOT_GENESIS = GENESIS_HASH
@@ -138,29 +146,45 @@ ROOT_GENESIS = GENESIS_HASH
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """The ledger at one position: how many events up to it and the root there, signed."""
+    """The ledger at one position: how many events up to it and the root there, signed
+    (with, when recorded, the wall-clock time it was made: version 1 checkpoints have none)."""
 
     position: int
     count: int
     root: str
     mac: str | None = None
+    sealed_at: str | None = None
 
     def message(self) -> bytes:
-        return f"{_CHECKPOINT_DOMAIN}|{self.position}|{self.count}|{self.root}".encode()
+        if self.sealed_at is None:
+            return f"{_CHECKPOINT_DOMAIN}|{self.position}|{self.count}|{self.root}".encode()
+        return (
+            f"{_TIMED_CHECKPOINT_DOMAIN}|{self.position}|{self.count}|{self.root}|{self.sealed_at}"
+        ).encode()
 
-    def signed(self, key: AuditKey) -> Checkpoint:
-        return Checkpoint(self.position, self.count, self.root, key.mac(self.message()))
+    def signed(self, key: AuditKey, sealed_at: str | None = None) -> Checkpoint:
+        """This checkpoint signed with ``key``, stamped ``sealed_at`` when given."""
+        stamped = replace(self, sealed_at=sealed_at or self.sealed_at)
+        return replace(stamped, mac=key.mac(stamped.message()))
 
     def signature_holds(self, key: AuditKey) -> bool:
         return self.mac is not None and hmac.compare_digest(self.mac, key.mac(self.message()))
 
     def as_json(self) -> dict[str, Any]:
-        return {"position": self.position, "count": self.count, "root": self.root, "mac": self.mac}
+        out = {"position": self.position, "count": self.count, "root": self.root, "mac": self.mac}
+        return out if self.sealed_at is None else {**out, "sealed_at": self.sealed_at}
 
     @classmethod
     def from_json(cls, data: Any) -> Checkpoint:
         try:
-            return cls(int(data["position"]), int(data["count"]), str(data["root"]), data.get("mac"))
+            sealed_at = data.get("sealed_at")
+            return cls(
+                int(data["position"]),
+                int(data["count"]),
+                str(data["root"]),
+                data.get("mac"),
+                None if sealed_at is None else str(sealed_at),
+            )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise CheckpointFileError(f"not a checkpoint: {error}") from None
 
@@ -203,10 +227,22 @@ class SealTable:
         if create:
             self._execute(
                 f"CREATE TABLE IF NOT EXISTS {self._table} ("
-                "position BIGINT PRIMARY KEY, count BIGINT NOT NULL, root TEXT NOT NULL, mac TEXT NOT NULL)",
+                "position BIGINT PRIMARY KEY, count BIGINT NOT NULL, root TEXT NOT NULL, mac TEXT NOT NULL, "
+                "sealed_at TEXT)",
                 (),
                 commit=True,
             )
+            self._add_sealed_at()
+
+    def _add_sealed_at(self) -> None:
+        """A seal table from before seals were timed gains the (nullable) column."""
+        if self._postgres:
+            alter = f"ALTER TABLE {self._table} ADD COLUMN IF NOT EXISTS sealed_at TEXT"
+            self._execute(alter, (), commit=True)
+            return
+        columns = self._execute(f"PRAGMA table_info({self._table})", (), commit=False)
+        if not any(_values(column)[1] == "sealed_at" for column in columns):
+            self._execute(f"ALTER TABLE {self._table} ADD COLUMN sealed_at TEXT", (), commit=True)
 
     def _execute(self, sql: str, params: tuple[Any, ...], *, commit: bool) -> list[Any]:
         with self._datastore.transaction(commit=commit) as cursor:
@@ -220,25 +256,33 @@ class SealTable:
         assert checkpoint.mac is not None
         p = self._p
         self._execute(
-            f"INSERT INTO {self._table} (position, count, root, mac) VALUES ({p}, {p}, {p}, {p}) "
-            "ON CONFLICT (position) DO NOTHING",
-            (checkpoint.position, checkpoint.count, checkpoint.root, checkpoint.mac),
+            f"INSERT INTO {self._table} (position, count, root, mac, sealed_at) "
+            f"VALUES ({p}, {p}, {p}, {p}, {p}) ON CONFLICT (position) DO NOTHING",
+            (checkpoint.position, checkpoint.count, checkpoint.root, checkpoint.mac, checkpoint.sealed_at),
             commit=True,
         )
 
     def all(self) -> list[Checkpoint]:
         """Every stored checkpoint, by position."""
         try:
-            rows = self._execute(
-                f"SELECT position, count, root, mac FROM {self._table} ORDER BY position", (), commit=False
-            )
+            rows = self._execute(f"SELECT * FROM {self._table} ORDER BY position", (), commit=False)
         except PersistenceError as error:
             if self._created or not is_missing_table(error):
                 raise
             return []
-        return [Checkpoint(*_row(row)) for row in rows]
+        return [_checkpoint(_values(row)) for row in rows]
+
+    def latest(self) -> Checkpoint | None:
+        """The checkpoint at the highest position, if any."""
+        stored = self.all()
+        return stored[-1] if stored else None
 
 
-def _row(row: Any) -> tuple[int, int, str, str]:
-    values = tuple(row.values()) if isinstance(row, Mapping) else tuple(row)
-    return int(values[0]), int(values[1]), str(values[2]), str(values[3])
+def _values(row: Any) -> tuple[Any, ...]:
+    return tuple(row.values()) if isinstance(row, Mapping) else tuple(row)
+
+
+def _checkpoint(values: tuple[Any, ...]) -> Checkpoint:
+    """A stored seal: (position, count, root, mac[, sealed_at]) (old tables lack the last)."""
+    sealed_at = values[4] if len(values) > 4 and values[4] is not None else None
+    return Checkpoint(int(values[0]), int(values[1]), str(values[2]), str(values[3]), sealed_at)

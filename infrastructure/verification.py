@@ -15,18 +15,19 @@ passing them.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-import orjson
-from execledger.domain.chain import CHAIN_VERSION, GENESIS_HASH, canonical, event_hash
+from execledger.domain.chain import CHAIN_VERSION, GENESIS_HASH, canonical
 from execledger.infrastructure.ledger import Ledger, as_order_id
-from execledger.infrastructure.read_model_check import OrderFigures
+from execledger.infrastructure.read_model_check import LEARNED, OrderFigures
 from execledger.infrastructure.sealing import ROOT_GENESIS, AuditKey, Checkpoint, SealTable, extend_root
+from execledger.infrastructure.stored_canonical import canonical_json, stored_canonical
+from execledger.infrastructure.stored_records import StoredRecord, stored_records
 
 NO_KEY_NOTE = "no audit key given: event MACs and checkpoint signatures were not checked"
 
@@ -87,8 +88,9 @@ class _Walk:
     key: AuditKey | None
     checkpoints: Iterator[Checkpoint]
     next_checkpoint: Checkpoint | None = None
-    heads: dict[UUID, _ChainHead] = field(default_factory=dict)
-    broken: dict[UUID, BrokenLink] = field(default_factory=dict)
+    #: Keyed by the order id as stored (hashing a UUID runs Python code; a str's does not).
+    heads: dict[str, _ChainHead] = field(default_factory=dict)
+    broken: dict[str, BrokenLink] = field(default_factory=dict)
     ledger_broken: list[BrokenLink] = field(default_factory=list)
     legacy: int = 0
     count: int = 0
@@ -133,49 +135,35 @@ def verify_ledger(
     against: Checkpoint | None = None,
     seals: SealTable | None = None,
     figures: dict[UUID, OrderFigures] | None = None,
+    *,
+    since: Checkpoint | None = None,
 ) -> VerificationReport:
     """Walk every stored event once, in notification order, checking chains, seals and root.
 
-    Given ``figures``, each order's key figures are folded into it from the decoded events
-    (for infrastructure.read_model_check).
+    Given ``figures``, each order's key figures are folded into it from the stored events
+    (for infrastructure.read_model_check). Given ``since`` (a checkpoint whose signature
+    the caller has checked), only the events after it are walked: the root is extended
+    from the checkpoint's, and an order's first event after it is linked to the hash its
+    event before records (that event itself was checked when the checkpoint was made).
     """
     checkpoints = sorted(
         [*(seals.all() if seals is not None else []), *([against] if against else [])],
         key=lambda c: c.position,
     )
-    walk = _Walk(key, iter(checkpoints))
+    walk = _Walk(key, iter(c for c in checkpoints if since is None or c.position > since.position))
     walk.next_checkpoint = next(walk.checkpoints, None)
-    for notification in ledger.notifications():
-        walk.advance_checkpoints(notification.id)
-        walk.count += 1
-        walk.position = notification.id
-        walk.root = extend_root(
-            walk.root,
-            notification.originator_id,
-            notification.originator_version,
-            notification.topic,
-            notification.state,
-        )
-        order_id = as_order_id(notification.originator_id)
-        if order_id in walk.broken:
-            continue
-        fault, state = _check(ledger, notification, walk.heads.get(order_id), key)
-        if fault:
-            walk.broken[order_id] = BrokenLink(order_id, notification.originator_version, fault)
-            continue
-        if state.get("chain_version", 1) == 1:
-            walk.legacy += 1
-        if figures is not None:
-            name = notification.topic.rpartition(":")[2]
-            figures.setdefault(order_id, OrderFigures()).learn(
-                notification.originator_version, name, _typed_decimals(state)
-            )
-        walk.heads[order_id] = _ChainHead(notification.originator_version, state["event_hash"])
+    start = 1
+    if since is not None:
+        walk.position, walk.count, walk.root = since.position, since.count, since.root
+        start = since.position + 1
+    records = _Records(ledger, key, walk, figures, linked=since is not None)
+    for record in stored_records(ledger, start):
+        records.check(record)
     walk.advance_checkpoints(None)
     ordered = sorted(walk.broken.values(), key=lambda b: (str(b.order_id), b.version or 0))
     return VerificationReport(
         orders_checked=len(walk.heads.keys() | walk.broken.keys()),
-        events_checked=walk.count,
+        events_checked=walk.count - (since.count if since is not None else 0),
         broken=(*walk.ledger_broken, *ordered),
         keys_checked=key is not None,
         legacy_events=walk.legacy,
@@ -184,106 +172,129 @@ def verify_ledger(
     )
 
 
-def _check(
-    ledger: Ledger, notification: Any, head: _ChainHead | None, key: AuditKey | None
-) -> tuple[str, dict[str, Any]]:
-    expected_version = 1 if head is None else head.version + 1
-    if notification.originator_version != expected_version:
-        return f"version {notification.originator_version} follows {expected_version - 1}", {}
-    plain = ledger.mapper.cipher is None and ledger.mapper.compressor is None
-    state = stored_canonical(notification.state) if plain else None
-    fast = state is not None
-    if state is None:
-        try:
-            state = ledger.decode_state(notification.state)
-        except (ValueError, KeyError, TypeError) as error:
-            return f"stored state cannot be decoded: {error}", {}
-    recorded = state.get("event_hash")
-    expected_previous = GENESIS_HASH if head is None else head.event_hash
-    if state.get("previous_hash") != expected_previous:
-        return "previous_hash does not match the hash of the event before it", state
-    fields = {
-        **state,
-        "originator_id": canonical(notification.originator_id) if fast else notification.originator_id,
-        "originator_version": notification.originator_version,
-        "topic": notification.topic,
-    }
+class _Records:
+    """The check of one stored record after another (the hot loop of ``verify``)."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        key: AuditKey | None,
+        walk: _Walk,
+        figures: dict[UUID, OrderFigures] | None,
+        *,
+        linked: bool,
+    ) -> None:
+        self._ledger = ledger
+        self._key = key
+        self._walk = walk
+        self._figures = figures
+        self._linked = linked
+        self._plain = ledger.mapper.cipher is None and ledger.mapper.compressor is None
+        self._names: dict[str, tuple[UUID, str, Any]] = {}
+        self._folded: dict[str, OrderFigures] = {}
+
+    def check(self, record: StoredRecord) -> None:
+        walk = self._walk
+        position, number, version, topic, stored = record
+        upcoming = walk.next_checkpoint
+        if upcoming is not None and upcoming.position < position:
+            walk.advance_checkpoints(position)
+        names = self._names.get(number)
+        if names is None:
+            order_id = as_order_id(number)
+            names = self._names[number] = (order_id, str(order_id), canonical(order_id))
+        order_id, text_id, canonical_id = names
+        walk.count += 1
+        walk.position = position
+        walk.root = extend_root(walk.root, text_id, version, topic, stored)
+        if number in walk.broken:
+            return
+        head = walk.heads.get(number)
+        if head is None and version > 1 and self._linked:
+            head = self._head_before(order_id, version)
+        fault, state = self._fields(stored, head, version)
+        if not fault:
+            recorded = state.pop("event_hash", None)
+            mac = state.pop("event_mac", None)
+            fault = _hash_fault(state, recorded, canonical_id, version, topic)
+            if not fault:
+                fault = _mac_fault(state.get("chain_version", 1), recorded, mac, self._key)
+        if fault:
+            walk.broken[number] = BrokenLink(order_id, version, fault)
+            return
+        if state.get("chain_version", 1) == 1:
+            walk.legacy += 1
+        if self._figures is not None:
+            self._learn(number, order_id, version, topic, state)
+        walk.heads[number] = _ChainHead(version, recorded)
+
+    def _fields(self, stored: bytes, head: _ChainHead | None, version: int) -> tuple[str, dict[str, Any]]:
+        """The stored fields in canonical form, or why the record does not follow its chain."""
+        expected_version = 1 if head is None else head.version + 1
+        if version != expected_version:
+            return f"version {version} follows {expected_version - 1}", {}
+        state = stored_canonical(stored) if self._plain else None
+        if state is None:
+            try:
+                state = canonical(self._ledger.decode_state(stored))
+            except (ValueError, KeyError, TypeError) as error:
+                return f"stored state cannot be decoded: {error}", {}
+        expected_previous = GENESIS_HASH if head is None else head.event_hash
+        if state.get("previous_hash") != expected_previous:
+            return "previous_hash does not match the hash of the event before it", state
+        return "", state
+
+    def _head_before(self, order_id: UUID, version: int) -> _ChainHead | None:
+        """The order's event before ``version`` (behind the checkpoint walked from)."""
+        stored = self._ledger.recorder.select_events(order_id, gt=version - 2, lte=version - 1)
+        if not stored:
+            return None
+        state = stored_canonical(stored[0].state) if self._plain else None
+        if state is None:
+            state = self._ledger.decode_state(stored[0].state)
+        recorded = state.get("event_hash")
+        return _ChainHead(version - 1, recorded) if isinstance(recorded, str) else None
+
+    def _learn(self, number: str, order_id: UUID, version: int, topic: str, state: dict[str, Any]) -> None:
+        assert self._figures is not None
+        figures = self._folded.get(number)
+        if figures is None:
+            figures = self._folded[number] = self._figures.setdefault(order_id, OrderFigures())
+        figures.version = version
+        name = topic.rpartition(":")[2]
+        if name in LEARNED:
+            figures.learn(name, state)
+
+
+def _hash_fault(state: dict[str, Any], recorded: Any, originator: Any, version: int, topic: str) -> str:
+    """Why ``state`` (canonical, without its hash and MAC) does not hash to ``recorded``."""
+    chain_version = state.get("chain_version", 1)
+    hashed = {**state, "originator_id": originator, "originator_version": version, "topic": topic}
+    if chain_version == 1:
+        hashed.pop("class_version", None)
+    elif chain_version == CHAIN_VERSION:
+        hashed.setdefault("class_version", 1)
+    else:
+        return f"stored fields cannot be hashed: unknown chain version {chain_version!r}"
     try:
-        recomputed = event_hash(fields, canonical_form=fast)
+        recomputed = hashlib.sha256(canonical_json(hashed)).hexdigest()
     except (TypeError, ValueError) as error:
-        return f"stored fields cannot be hashed: {error}", state
+        return f"stored fields cannot be hashed: {error}"
     if recomputed != recorded:
-        return "event_hash does not match the event's stored fields", state
-    return _check_mac(state, key), state
-
-
-def _check_mac(state: dict[str, Any], key: AuditKey | None) -> str:
-    if key is None or state.get("chain_version", 1) == 1:
-        return ""
-    if state.get("chain_version") != CHAIN_VERSION:
-        return f"unknown chain version {state.get('chain_version')!r}"
-    mac = state.get("event_mac")
-    if not isinstance(mac, str):
-        return "event_mac is missing: the event was not sealed with the audit key"
-    if not hmac.compare_digest(mac, key.event_mac(str(state["event_hash"]))):
-        return "event_mac does not match: the event was rewritten without the audit key"
+        return "event_hash does not match the event's stored fields"
     return ""
 
 
-def _typed_decimals(state: dict[str, Any]) -> dict[str, Any]:
-    """The state with canonical decimals (``{"decimal": s}``) as Decimals, for the figures."""
-    return {
-        k: Decimal(v["decimal"]) if type(v) is dict and len(v) == 1 and "decimal" in v else v
-        for k, v in state.items()
-    }
-
-
-#: How the library's transcodings tag a value, and its canonical form (domain.chain).
-_TAGGED: dict[str, Callable[[Any], Any]] = {
-    "decimal_str": lambda data: {"decimal": data},
-    "datetime_iso": lambda data: {"datetime": data},
-    "uuid_hex": lambda data: {"uuid": str(UUID(data))},
-}
-
-
-class _NotPlain(Exception):
-    """The stored state holds something only the library's decoding can read."""
-
-
-def stored_canonical(stored: bytes) -> dict[str, Any] | None:
-    """The canonical form (domain.chain.canonical) of a stored state, read straight from its
-    JSON with orjson, or None when the library must decode it.
-
-    The library writes a Decimal as ``str(d)``, a time as ``isoformat()``, an enum as its
-    value, each inside ``{"_type_", "_data_"}``; decoding and re-encoding them gives the same
-    strings, so the tagged data is the canonical form without building the objects (three
-    times faster; tests/integration/test_verify_fast_path.py holds it to the slow path).
-    """
-    try:
-        state = orjson.loads(stored)
-        walked = _walk(state)
-    except (orjson.JSONDecodeError, _NotPlain, ValueError, TypeError):
-        return None
-    return walked if isinstance(walked, dict) else None
-
-
-def _walk(value: Any) -> Any:
-    kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
-        return value
-    if kind is dict:
-        if len(value) == 2 and "_type_" in value and "_data_" in value:
-            name, data = value["_type_"], value["_data_"]
-            convert = _TAGGED.get(name)
-            if convert is not None and type(data) is str:
-                return convert(data)
-            if name.startswith("enum_") and type(data) in (str, int, bool):
-                return data
-            raise _NotPlain(name)
-        return {k: _walk(v) for k, v in value.items()}
-    if kind is list:
-        return [_walk(v) for v in value]
-    raise _NotPlain(kind.__name__)
+def _mac_fault(chain_version: Any, event_hash: Any, mac: Any, key: AuditKey | None) -> str:
+    if key is None or chain_version == 1:
+        return ""
+    if chain_version != CHAIN_VERSION:
+        return f"unknown chain version {chain_version!r}"
+    if not isinstance(mac, str):
+        return "event_mac is missing: the event was not sealed with the audit key"
+    if not key.event_mac_matches(str(event_hash), mac):
+        return "event_mac does not match: the event was rewritten without the audit key"
+    return ""
 
 
 def checkpoint_of(report: VerificationReport, key: AuditKey) -> Checkpoint:

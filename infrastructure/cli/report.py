@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 import typer
 from execledger.infrastructure import use_cases
+from execledger.infrastructure.chain_statement import ChainCheck
 from execledger.infrastructure.cli.context import state_of
 from execledger.infrastructure.cli.orders import quality
 from execledger.infrastructure.errors import BadArgument
@@ -37,14 +38,18 @@ def best_execution(
     end: str | None = typer.Option(None, "--to", help="Orders requested before (ISO 8601)."),
     fmt: str = typer.Option("json", "--format", help="json, csv or html."),
     out: Path | None = typer.Option(None, "--out", help="Write to this file (default: stdout)."),
-    check_chains: bool = typer.Option(True, "--verify/--no-verify", help="Verify the hash chains first."),
+    check_chains: bool = typer.Option(True, "--verify/--no-verify", help="Check the hash chains."),
+    full: bool = typer.Option(
+        False, "--full-verify", help="Re-verify every event, not only those after the latest seal."
+    ),
 ) -> None:
     """Per-order execution quality and Rule 605-style aggregates; states whether the chains held."""
     window = time_window(start, end)
     if fmt not in ("json", "csv", "html"):
         raise BadArgument(f"--format: must be json, csv or html, not {fmt!r}")
     _check_writable(out)
-    report = use_cases.best_execution(state_of(ctx).settings, window, check_chains=check_chains)
+    chains: ChainCheck = ("full" if full else "since-seal") if check_chains else "none"
+    report = use_cases.best_execution(state_of(ctx).settings, window, chains=chains)
     with _output(out) as sink:
         if fmt == "json":
             sink.write(json.dumps(report, indent=2) + "\n")

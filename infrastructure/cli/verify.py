@@ -10,6 +10,7 @@ from execledger.infrastructure.cli.context import console, print_json, state_of
 from execledger.infrastructure.read_model_check import ReadModelReport
 from execledger.infrastructure.sealing import KEY_ENV
 from execledger.infrastructure.verification import VerificationReport
+from rich.markup import escape
 
 
 def verify(
@@ -52,6 +53,12 @@ def _print_rows(rows: ReadModelReport) -> None:
         console.print(
             f"[bold red]DISAGREES[/]: {d.table} order {d.order_id} {d.column}: "
             f"row {d.row}, events give {d.events}"
+        )
+    for p in rows.projection_errors:
+        where = f"order {p['order_id']} version {p['version']} (position {p['position']})"
+        console.print(
+            f"[bold red]POISON[/]: {escape(where)} set aside by {p['projection']}: {escape(str(p['error']))}",
+            soft_wrap=True,
         )
 
 

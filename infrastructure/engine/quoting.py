@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import structlog
 from execledger.domain.config import ExecutionConfig
 from execledger.domain.quotes import QuoteChoice, assess_quote, choose_quote
-from execledger.domain.types import Quote
+from execledger.domain.refused_quotes import refused_entry
+from execledger.domain.types import Quote, QuoteSource
 from execledger.infrastructure.engine.retry import Retrier
 from execledger.infrastructure.errors import BrokerUnavailable
 from execledger.infrastructure.ports import Clock, MarketData
@@ -30,16 +33,28 @@ class QuoteFetcher:
         self._clock = clock
         self._retrier = retrier
 
-    async def choose(self, symbol: str, config: ExecutionConfig) -> QuoteChoice | None:
-        """A quote the policy accepts, or None after ``quote_retry_attempts`` tries."""
+    async def choose(
+        self, symbol: str, config: ExecutionConfig, refused: list[dict[str, Any]] | None = None
+    ) -> QuoteChoice | None:
+        """A quote the policy accepts, or None after ``quote_retry_attempts`` tries.
+
+        ``refused`` gathers, for each attempt that found none, every quote refused and why
+        (or the source that gave none): the no-quote decision records them.
+        """
         attempts = config.quote_retry_attempts
         pause = config.max_quote_wait_seconds / attempts
         for attempt in range(1, attempts + 1):
-            streamed = await self._latest(self._streamed, symbol)
-            rest = await self._latest(self._rest, symbol) if self._needs_rest(streamed, config) else None
-            choice = choose_quote(streamed, rest, config, self._clock.now())
+            streamed, missing_stream = await self._latest(self._streamed, symbol)
+            asked_rest = self._needs_rest(streamed, config)
+            rest, missing_rest = await self._latest(self._rest, symbol) if asked_rest else (None, "")
+            now = self._clock.now()
+            choice = choose_quote(streamed, rest, config, now)
             if choice is not None:
                 return choice
+            if refused is not None:
+                refused.append(_refusal(attempt, QuoteSource.STREAM, now, streamed, missing_stream, config))
+                if asked_rest:
+                    refused.append(_refusal(attempt, QuoteSource.REST, now, rest, missing_rest, config))
             log.info("no_valid_quote", symbol=symbol, attempt=attempt, of=attempts)
             if attempt < attempts:
                 await self._clock.sleep(pause)
@@ -54,14 +69,31 @@ class QuoteFetcher:
         assessment = assess_quote(streamed, config, self._clock.now())
         return not assessment.is_valid or assessment.is_suspicious
 
-    async def _latest(self, source: MarketData | None, symbol: str) -> Quote | None:
+    async def _latest(self, source: MarketData | None, symbol: str) -> tuple[Quote | None, str]:
+        """The source's latest quote, or None and why there is none."""
         if source is None:
-            return None
+            return None, "no such source"
         try:
-            return await self._retrier.call("latest_quote", lambda: source.latest_quote(symbol))
+            quote = await self._retrier.call("latest_quote", lambda: source.latest_quote(symbol))
         except BrokerUnavailable as error:
             log.warning("quote_unavailable", symbol=symbol, error=str(error))
-            return None
+            return None, f"unavailable: {error}"
+        return quote, "" if quote is not None else "no quote returned"
+
+
+def _refusal(
+    attempt: int,
+    source: QuoteSource,
+    now: datetime,
+    quote: Quote | None,
+    missing: str,
+    config: ExecutionConfig,
+) -> dict[str, Any]:
+    """One refused quote (domain.refused_quotes); a usable one is never refused here, since
+    choose_quote found none."""
+    if quote is None:
+        return refused_entry(attempt, source, now, None, [missing])
+    return refused_entry(attempt, source, now, quote, assess_quote(quote, config, now).invalid_reasons)
 
 
 def reference_price(mid: Decimal | None, fallback: Decimal | None) -> Decimal | None:

@@ -16,7 +16,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 from execledger.domain.errors import DomainError, IllegalTransition, InvalidQuote, Overfill
@@ -24,6 +24,7 @@ from execledger.domain.order import SmartOrder
 from execledger.domain.preflight import no_quote_action, preflight, remaining_too_small
 from execledger.domain.pricing import price_order
 from execledger.domain.quotes import QuoteChoice
+from execledger.domain.refused_quotes import PRICING, refused_entry
 from execledger.domain.repeg import decide_repeg, repeg_due
 from execledger.domain.status import LIVE_STATUSES, OrderStatus
 from execledger.domain.types import OrderType, TimeInForce, Urgency
@@ -104,6 +105,8 @@ class OrderWorker:
         self._next_lookup_at: datetime | None = None
         self._cancel_sent_at: datetime | None = None
         self._cancel_retry: _CancelRetry | None = None
+        #: The quotes the last search refused (domain.refused_quotes).
+        self._refused_quotes: list[dict[str, Any]] = []
 
     async def run(self) -> SmartOrder:
         """Work the order until it is terminal; returns it."""
@@ -190,6 +193,10 @@ class OrderWorker:
             decision = price_order(order.side, order.remaining_quantity, choice.quote, order.config)
         except InvalidQuote as error:
             log.warning("quote_unpriceable", reasons=error.reasons)
+            quote = choice.quote
+            self._refused_quotes = [
+                refused_entry(1, quote.source, self._now(), quote, error.reasons, PRICING)
+            ]
             await self._no_quote()
             return
         order.price(
@@ -202,17 +209,23 @@ class OrderWorker:
         await self._place(OrderType.LIMIT, decision.limit_price)
 
     async def _no_quote(self) -> None:
-        order, now = self.order, self._now()
+        """No usable quote: HIGH goes to market, else the order fails; either way the
+        quotes refused on the way are recorded (``_quote`` gathered them)."""
+        order, now, refused = self.order, self._now(), self._refused_quotes
         attempts = order.config.quote_retry_attempts
         if no_quote_action(order.urgency) == "market":
             order.escalate(
-                f"no valid quote after {attempts} attempts; urgency HIGH goes to market", occurred_at=now
+                f"no valid quote after {attempts} attempts; urgency HIGH goes to market",
+                occurred_at=now,
+                refused_quotes=refused,
             )
             self._save()
             await self._place(OrderType.MARKET, None)
         else:
             order.fail(
-                f"no valid quote after {attempts} attempts (urgency {order.urgency.value})", occurred_at=now
+                f"no valid quote after {attempts} attempts (urgency {order.urgency.value})",
+                occurred_at=now,
+                refused_quotes=refused,
             )
             self._save()
 
@@ -231,7 +244,7 @@ class OrderWorker:
         if choice is None:
             if order.urgency is not Urgency.HIGH:
                 return False
-            await self._escalate("no valid quote for the re-peg; urgency HIGH")
+            await self._escalate("no valid quote for the re-peg; urgency HIGH", self._refused_quotes)
             return True
         assert order.limit_price is not None
         try:
@@ -260,8 +273,8 @@ class OrderWorker:
         await self._cancel(f"re-peg {order.repegs}")
         return True
 
-    async def _escalate(self, reason: str) -> None:
-        self.order.escalate(reason, occurred_at=self._now())
+    async def _escalate(self, reason: str, refused_quotes: list[dict[str, Any]] | None = None) -> None:
+        self.order.escalate(reason, occurred_at=self._now(), refused_quotes=refused_quotes or ())
         await self._cancel("escalation to market")
 
     async def _stop_working(self) -> bool:
@@ -616,8 +629,11 @@ class OrderWorker:
     # ---- helpers --------------------------------------------------------------------
 
     async def _quote(self) -> QuoteChoice | None:
+        """A usable quote, recorded; None when there is none (the quotes refused on the
+        way are kept in ``_refused_quotes`` for the no-quote decision)."""
         order = self.order
-        choice = await self._ctx.quotes.choose(order.symbol, order.config)
+        self._refused_quotes = []
+        choice = await self._ctx.quotes.choose(order.symbol, order.config, self._refused_quotes)
         if choice is not None:
             order.record_quote(
                 choice.quote,

@@ -14,6 +14,7 @@ from execledger.domain.replay import replay_decisions, replay_order
 from execledger.domain.requests import OrderRequest
 from execledger.infrastructure.ledger import open_ledger
 
+from tests.builders import overwrite_state, stored_state
 from tests.e2e.scenario import request, run_batch
 from tests.e2e.test_execute_cli import execledger
 
@@ -130,3 +131,56 @@ def test_replay_command_exits_zero_when_every_decision_agrees(sqlite_url: str) -
     report = json.loads(done.stdout)
     assert report["orders_checked"] == 6 and report["decisions_checked"] > 6 and report["mismatches"] == []
     assert report["other_versions"] == []
+
+
+def _forge_stored(url: str, order_id: Any, version: int, change: dict[str, Any]) -> None:
+    """Rewrite one stored event's fields in the database (replay reads what is stored)."""
+    state = json.loads(stored_state(url, order_id, version))
+    state.update(change)
+    overwrite_state(url, order_id, version, json.dumps(state).encode())
+
+
+def _decimal(text: str) -> dict[str, str]:
+    return {"_type_": "decimal_str", "_data_": text}
+
+
+FORGERIES: dict[str, tuple[type[Any], Any, str]] = {
+    "changed policy parameter": (Requested, None, "re-peg due"),
+    "forged placement price": (PlacementRequested, {"limit_price": _decimal("99.00")}, "placement price"),
+    "forged escalation quantity": (Escalated, {"quantity": _decimal("7")}, "escalation quantity"),
+    "too-early re-peg": (Repegged, None, "re-peg due"),
+}
+
+
+@pytest.mark.parametrize("forgery", list(FORGERIES))
+def test_the_replay_command_reports_each_forgery_and_exits_1(forgery: str, sqlite_url: str) -> None:
+    """Each of the issue's four cases, written into the stored ledger: ``replay --json``
+    names order, version, decision, recorded and recomputed, and exits 1."""
+    with open_ledger(sqlite_url) as ledger:
+        order = run_batch(ledger, "escalation.csv", [request("XYZ", "BUY", "50")]).orders[0]
+        events = ledger.events_of(order.id)
+    event_class, change, decision = FORGERIES[forgery]
+    target = next(e for e in events if isinstance(e, event_class))
+    if forgery == "changed policy parameter":
+        stored = json.loads(stored_state(sqlite_url, order.id, 1))
+        change = {"config": {**stored["config"], "fill_wait_seconds": _decimal("600")}}
+    elif forgery == "too-early re-peg":
+        placed = next(e for e in events if isinstance(e, Placed))
+        early = (placed.occurred_at + timedelta(seconds=1)).isoformat()
+        change = {"occurred_at": {"_type_": "datetime_iso", "_data_": early}}
+    _forge_stored(sqlite_url, order.id, target.originator_version, change)
+    done = execledger("replay", "--json", db=sqlite_url)
+    assert done.returncode == 1, done.stdout
+    mismatches = json.loads(done.stdout)["mismatches"]
+    assert any(m["decision"] == decision and m["order_id"] == str(order.id) for m in mismatches), mismatches
+    assert set(mismatches[0]) >= {"order_id", "version", "decision", "recorded", "recomputed"}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("not-an-order",), ("--from", "2026-01-02", "--to", "2026-01-01"), ("--from", "yesterday")],
+)
+def test_bad_replay_arguments_exit_2_with_one_line(sqlite_url: str, args: tuple[str, ...]) -> None:
+    assert execledger("demo", "--orders", "1", "--json", db=sqlite_url).returncode == 0
+    done = execledger("replay", *args, db=sqlite_url)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr

@@ -273,3 +273,19 @@ def test_verify_names_a_read_model_row_that_disagrees_with_the_events(sqlite_url
             "events": "4",
         }
     ]
+
+
+def test_verify_names_the_events_the_read_models_set_aside_as_poison(sqlite_url: str) -> None:
+    """An event no fold can apply (here a fill without its price) is named by verify under
+    read_models.projection_errors, beside the chain break it is; exit 1."""
+    from tests.integration.test_projection_poison import _poisoned_order
+
+    with open_ledger(sqlite_url, audit_key=KEY) as ledger:
+        order_id, version = _poisoned_order(ledger, "fold raises")
+    assert _cli(sqlite_url, "projections", "rebuild").returncode == 0
+    done = _cli(sqlite_url, "verify", "--json", env={"EXECLEDGER_AUDIT_KEY": SECRET})
+    assert done.returncode == 1
+    poisoned = json.loads(done.stdout)["read_models"]["projection_errors"]
+    assert {(p["order_id"], p["version"]) for p in poisoned} == {(order_id, version)}
+    text = _cli(sqlite_url, "verify", env={"EXECLEDGER_AUDIT_KEY": SECRET}).stdout
+    assert f"POISON: order {order_id} version {version}" in text

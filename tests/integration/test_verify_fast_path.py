@@ -9,7 +9,7 @@ from pathlib import Path
 
 from execledger.domain.chain import canonical
 from execledger.infrastructure.ledger import Ledger, open_ledger
-from execledger.infrastructure.verification import stored_canonical
+from execledger.infrastructure.stored_canonical import stored_canonical
 
 from tests.integration.test_ledger_roundtrip import _orders_with_every_event
 
