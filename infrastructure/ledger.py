@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
+import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import (
     JSONTranscoder,
@@ -22,6 +23,7 @@ from eventsourcing.persistence import (
     Recording,
     Transcoder,
 )
+from eventsourcing.postgres import PostgresApplicationRecorder
 from execledger.domain.config import ExecutionConfig
 from execledger.domain.errors import IdempotencyConflict
 from execledger.domain.ids import order_id_for
@@ -40,6 +42,9 @@ from execledger.infrastructure.errors import (
 from execledger.infrastructure.idempotency import conflict
 from execledger.infrastructure.sealing import AuditKey, SealingMapper, load_audit_key
 from execledger.infrastructure.transcodings import register_ledger_transcodings
+from execledger.projections.store import commits_channel
+
+log = structlog.get_logger(__name__)
 
 PAGE_SIZE = 500
 #: New orders saved per transaction by ``submit_many``.
@@ -171,10 +176,23 @@ class Ledger(Application[UUID]):
         self._save_listeners.remove(listener)
 
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
-        """The library's hook, called after each save has committed its events."""
+        """The library's hook, called after each save has committed its events: wake the
+        followers in this process, and on PostgreSQL those in others (NOTIFY)."""
         if recordings:
             for listener in tuple(self._save_listeners):
                 listener()
+            if isinstance(self.recorder, PostgresApplicationRecorder):
+                self._notify_other_processes(self.recorder)
+
+    def _notify_other_processes(self, recorder: PostgresApplicationRecorder) -> None:
+        """NOTIFY the commits channel. The save is committed already, so a failure here
+        must not fail it: the followers' poll then finds the events instead."""
+        channel = commits_channel(recorder.datastore.schema)
+        try:
+            with recorder.datastore.transaction(commit=True) as cursor:
+                cursor.execute("SELECT pg_notify(%s, '')", (channel,))
+        except PersistenceError as error:
+            log.warning("ledger.notify_failed", channel=channel, error=str(error))
 
     def save_order(self, order: SmartOrder) -> int | None:
         """Append the order's pending events; returns the last notification id."""

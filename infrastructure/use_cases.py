@@ -220,8 +220,13 @@ def projection_errors(settings: Settings) -> Rows:
 def follow_projections(
     settings: Settings, *, poll_interval_seconds: float, stop: threading.Event | None = None
 ) -> Rows:
-    """Apply new events to every read model until ``stop`` is set or Ctrl-C; then their status."""
+    """Apply new events to every read model until ``stop`` is set or Ctrl-C; then their status.
+
+    The runner catches up whenever a ledger commits (PostgreSQL: LISTEN for the ledgers'
+    NOTIFY, from any process) and otherwise every ``poll_interval_seconds`` (SQLite's
+    only way to see another process's commits)."""
     with projection_runner(settings) as runner:
+        runner.store.wake_on_commits(runner.wake)
         with suppress(KeyboardInterrupt):
             runner.run_forever(poll_interval_seconds, stop or threading.Event())
         return runner.status()

@@ -55,6 +55,11 @@ TABLE = Table(
 )
 
 
+#: The row's folded Lifecycle, carried with the runner's cached row (not a column: the
+#: stores write only the table's columns) so the next event need not rebuild it from them.
+LIFECYCLE = "_lifecycle"
+
+
 class OrderStatusProjection:
     """Where each order stands: quantities, average price, status, ids, times."""
 
@@ -68,7 +73,9 @@ class OrderStatusProjection:
         """The new row; ``state`` may be updated in place (the runner passes its own copy)."""
         row = _requested(event) if state is None else state
         if type(event) in _ADVANCING:
-            _store_lifecycle(row, event.advance(_lifecycle_of(row)))
+            current = row.get(LIFECYCLE) or _lifecycle_of(row)
+            row[LIFECYCLE] = advanced = event.advance(current)
+            _store_lifecycle(row, advanced)
         recorder = _RECORDERS.get(type(event))
         if recorder is not None:
             recorder(row, event)

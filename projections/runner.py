@@ -344,7 +344,7 @@ class ProjectionRunner:
         try:
             with self._store.transaction() as tx:
                 placed = self._placed(projections, tx.generations(), building)
-                positions = tx.positions()
+                positions = tx.positions([p.name for p in placed])
                 lowest = min(positions.get(p.name, 0) for p in placed)
                 if lowest < start - 1:
                     raise _Moved  # read from past a tracked position (a swap happened): read again
@@ -384,7 +384,7 @@ class ProjectionRunner:
         event = decoded.event
         with self._store.transaction() as tx:
             placed = self._placed(projections, tx.generations(), building)
-            positions = tx.positions()
+            positions = tx.positions([p.name for p in placed])
             behind = [p for p in placed if positions.get(p.name, 0) < decoded.position]
             for projection in behind:
                 row = poison.error_row(

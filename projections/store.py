@@ -7,7 +7,7 @@ commits all of it together (or none of it, if anything raises).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -19,11 +19,19 @@ from execledger.projections.schema import Row, Table
 TRACKING_TABLE_NAME = "projection_tracking"
 
 
+def commits_channel(schema: str) -> str:
+    """The PostgreSQL channel a ledger in ``schema`` notifies after each save that recorded
+    events, and its followers listen on (at most 63 bytes: PostgreSQL's identifier limit)."""
+    return f"execledger_events_{schema or 'public'}"[:63]
+
+
 class StoreTransaction(Protocol):
     """What the runner may do inside one batch transaction."""
 
-    def positions(self) -> dict[str, int]:
-        """Each projection's tracked position, locked until the transaction ends."""
+    def positions(self, names: Sequence[str] | None = None) -> dict[str, int]:
+        """Each projection's tracked position (of ``names`` only, if given), locked until the
+        transaction ends (PostgreSQL locks only those rows: runners of other projections,
+        such as a rebuild's other process, go on beside it)."""
         ...
 
     def load(self, table: Table, keys: Sequence[Any]) -> dict[Any, Row]:
@@ -109,7 +117,13 @@ class ProjectionStore(Protocol):
         ...
 
     def close(self) -> None:
-        """Release the connection."""
+        """Release the connection (and stop listening, see ``wake_on_commits``)."""
+        ...
+
+    def wake_on_commits(self, wake: Callable[[], None]) -> bool:
+        """Call ``wake`` whenever a ledger, in any process, commits events to this database,
+        until ``close``; False if the backend cannot tell (SQLite: followers in other
+        processes then poll; in-process ones are woken by the ledger itself)."""
         ...
 
     def bulk_loading(self) -> AbstractContextManager[None]:

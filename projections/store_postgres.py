@@ -22,8 +22,11 @@ from execledger.projections.errors import ProjectionStoreUnavailable
 from execledger.projections.generation import Generations, serving_generation
 from execledger.projections.projection import Projection, tables_of
 from execledger.projections.schema import Kind, Row, Table
-from execledger.projections.store import TRACKING_TABLE_NAME
+from execledger.projections.store import TRACKING_TABLE_NAME, commits_channel
+from psycopg import sql
 
+#: How often the commits listener checks whether the store is closing, in seconds.
+LISTEN_CHECK_SECONDS = 0.5
 #: Serialises DDL of concurrent processes (CREATE TABLE IF NOT EXISTS can race).
 DDL_LOCK_KEY = 0x65786C70  # "exlp"
 
@@ -87,10 +90,17 @@ class PostgresTransaction:
         self._cursor = cursor
         self._staged: set[str] = set()
 
-    def positions(self) -> dict[str, int]:
-        self._cursor.execute(
-            f"SELECT name, position FROM {self._store.qualified(TRACKING_TABLE_NAME)} FOR UPDATE"
-        )
+    @property
+    def staged(self) -> frozenset[str]:
+        """The tables this transaction staged rows for (their staging tables exist)."""
+        return frozenset(self._staged)
+
+    def positions(self, names: Sequence[str] | None = None) -> dict[str, int]:
+        sql = f"SELECT name, position FROM {self._store.qualified(TRACKING_TABLE_NAME)}"
+        if names is None:
+            self._cursor.execute(sql + " FOR UPDATE")
+        else:
+            self._cursor.execute(sql + " WHERE name = ANY(%s) FOR UPDATE", (list(names),))
         return {name: position for name, position in self._cursor.fetchall()}
 
     def load(self, table: Table, keys: Sequence[Any]) -> dict[Any, Row]:
@@ -114,12 +124,14 @@ class PostgresTransaction:
         if table.name in self._staged:  # a second upsert into the table in this transaction
             self._cursor.execute(f"TRUNCATE {stage}")
         else:
-            # Emptied by each commit (a truncate): a DELETE left dead rows that every later
-            # batch scanned again, as temporary tables are never vacuumed.
-            self._cursor.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS stage_{table.name} "
-                f"(LIKE {self._store.qualified(table.name)}) ON COMMIT DELETE ROWS"
-            )
+            if table.name not in self._store.staging_tables:
+                # Emptied by each commit (a truncate): a DELETE left dead rows that every
+                # later batch scanned again, as temporary tables are never vacuumed. Made
+                # once per connection (the store notes it once this transaction commits).
+                self._cursor.execute(
+                    f"CREATE TEMP TABLE IF NOT EXISTS stage_{table.name} "
+                    f"(LIKE {self._store.qualified(table.name)}) ON COMMIT DELETE ROWS"
+                )
             self._staged.add(table.name)
         self._copy(stage, table, rows)
         self._cursor.execute(
@@ -188,6 +200,11 @@ class PostgresProjectionStore:
         except psycopg.Error as error:
             raise ProjectionStoreUnavailable(f"cannot connect to PostgreSQL: {error}") from error
         self.schema = schema
+        self._conninfo = dict(conninfo)
+        self._listener: threading.Thread | None = None
+        self._closing = threading.Event()
+        #: Staging tables this connection has created (temporary: they live as long as it).
+        self.staging_tables: set[str] = set()
         self._lock = threading.RLock()
         self._codecs: dict[int, tuple[Table, _Codec]] = {}
 
@@ -203,8 +220,11 @@ class PostgresProjectionStore:
 
     @contextmanager
     def transaction(self) -> Iterator[PostgresTransaction]:
-        with self._lock, self.connection.transaction(), self.connection.cursor() as cursor:
-            yield PostgresTransaction(self, cursor)
+        with self._lock:
+            with self.connection.transaction(), self.connection.cursor() as cursor:
+                tx = PostgresTransaction(self, cursor)
+                yield tx
+            self.staging_tables.update(tx.staged)  # committed: they exist for the session
 
     def ensure(self, projections: Sequence[Projection]) -> None:
         with self.transaction() as tx:
@@ -315,7 +335,36 @@ class PostgresProjectionStore:
             )
             return cursor.fetchall()
 
+    def wake_on_commits(self, wake: Callable[[], None]) -> bool:
+        """LISTEN on the ledger's commits channel on a connection of its own, calling ``wake``
+        for each notification (the ledger NOTIFYs after each save), until ``close``."""
+        if self._listener is None:
+            try:
+                connection = psycopg.connect(**self._conninfo, autocommit=True)
+                connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(commits_channel(self.schema))))
+            except psycopg.Error as error:
+                raise ProjectionStoreUnavailable(f"cannot listen for commits: {error}") from error
+            self._listener = threading.Thread(
+                target=self._listen, args=(connection, wake), name="projection-listener", daemon=True
+            )
+            self._listener.start()
+        return True
+
+    def _listen(self, connection: psycopg.Connection[Any], wake: Callable[[], None]) -> None:
+        try:
+            while not self._closing.is_set():
+                for _ in connection.notifies(timeout=LISTEN_CHECK_SECONDS):
+                    wake()
+        except psycopg.Error:
+            wake()  # the connection is gone: the follower's poll carries on without it
+        finally:
+            connection.close()
+
     def close(self) -> None:
+        self._closing.set()
+        if self._listener is not None:
+            self._listener.join(LISTEN_CHECK_SECONDS * 2)
+            self._listener = None
         with self._lock:
             self.connection.close()
 

@@ -79,74 +79,55 @@ _IN: dict[Kind, Callable[[Any], Any]] = {
 }
 
 
-RowsEncoder = Callable[[Sequence[Row]], list[tuple[Any, ...]]]
-RowsDecoder = Callable[[Sequence[Sequence[Any]]], list[Row]]
-
-
-def compile_decoder(table: Table, into: Mapping[Kind, Callable[[Any], Any]]) -> RowsDecoder:
-    """A function turning result rows into row dicts, one expression per column (see below)."""
-    names: dict[str, Any] = {}
-    parts = []
-    for i, column in enumerate(table.columns):
-        convert = into.get(column.kind)
-        if convert is None:
-            parts.append(f"{column.name!r}: values[{i}]")
-        else:
-            names[f"convert{i}"] = convert
-            parts.append(f"{column.name!r}: (None if (v{i} := values[{i}]) is None else convert{i}(v{i}))")
-    source = f"def decode_rows(rows):\n    return [{{{', '.join(parts)}}} for values in rows]\n"
-    exec(compile(source, f"<decoder of {table.name}>", "exec"), names)
-    decode_rows: RowsDecoder = names["decode_rows"]
-    return decode_rows
-
-
-def compile_encoder(table: Table, out: Mapping[Kind, Callable[[Any], Any]]) -> RowsEncoder:
-    """A function turning rows into parameter tuples, one expression per column.
-
-    Generated once per table, so a batch of rows is one list comprehension with no
-    per-column loop or call beyond the conversions themselves; None stays None.
-    """
-    names: dict[str, Any] = {}
-    parts = []
-    for i, column in enumerate(table.columns):
-        convert = out.get(column.kind)
-        if convert is None:
-            parts.append(f"row[{column.name!r}]")
-        elif column.kind is Kind.UUID:  # one order's rows share its id object: convert it once
-            names[f"convert{i}"] = convert
-            parts.append(
-                f"(None if (v{i} := row[{column.name!r}]) is None "
-                f"else (seen.get(id(v{i})) or seen.setdefault(id(v{i}), convert{i}(v{i}))))"
-            )
-        else:
-            names[f"convert{i}"] = convert
-            parts.append(f"(None if (v{i} := row[{column.name!r}]) is None else convert{i}(v{i}))")
-    # ``seen`` lives for one call, while the rows keep their values alive: ids are stable.
-    source = f"def encode_rows(rows):\n    seen = {{}}\n    return [({', '.join(parts)},) for row in rows]\n"
-    exec(compile(source, f"<encoder of {table.name}>", "exec"), names)
-    encode_rows: RowsEncoder = names["encode_rows"]
-    return encode_rows
-
-
 class _Codec:
-    """Row <-> SQLite values for one table; only columns that need it are converted."""
+    """Row <-> SQLite values for one table; only columns that need it are converted.
+
+    Plain loops over the converting columns: an A/B against code generated per table
+    with ``exec`` (docs/performance.md) measured no gain worth generating code for.
+    """
 
     def __init__(self, table: Table) -> None:
         self.names = table.column_names
         self.kinds = {column.name: column.kind for column in table.columns}
-        self.encode_rows = compile_encoder(table, _OUT)
-        self.decode_rows = compile_decoder(table, _IN)
+        self._values_of = itemgetter(*self.names) if len(self.names) > 1 else _single(self.names[0])
+        self._out = [(i, _OUT[c.kind]) for i, c in enumerate(table.columns) if c.kind in _OUT]
+        self._in = [(c.name, _IN[c.kind]) for c in table.columns if c.kind in _IN]
         self.key_of = itemgetter(*(self.names.index(name) for name in table.key))
 
-    def encode(self, row: Row) -> tuple[Any, ...]:
-        return self.encode_rows((row,))[0]
+    def encode_rows(self, rows: Sequence[Row]) -> list[tuple[Any, ...]]:
+        """Parameter tuples, in the table's column order."""
+        encoded = []
+        values_of, out = self._values_of, self._out
+        for row in rows:
+            values = list(values_of(row))
+            for i, convert in out:
+                value = values[i]
+                if value is not None:
+                    values[i] = convert(value)
+            encoded.append(tuple(values))
+        return encoded
 
-    def decode(self, values: Sequence[Any]) -> Row:
-        return self.decode_rows((values,))[0]
+    def decode_rows(self, results: Sequence[Sequence[Any]]) -> list[Row]:
+        """Row dicts of result rows selected in the table's column order."""
+        decoded = []
+        names, into = self.names, self._in
+        for values in results:
+            row = dict(zip(names, values, strict=True))
+            for name, convert in into:
+                value = row[name]
+                if value is not None:
+                    row[name] = convert(value)
+            decoded.append(row)
+        return decoded
 
     def value(self, name: str, value: Any) -> Any:
         convert = _OUT.get(self.kinds[name])
         return value if value is None or convert is None else convert(value)
+
+
+def _single(name: str) -> Callable[[Row], tuple[Any, ...]]:
+    """``itemgetter`` of one name, returning a 1-tuple as the several-name one does."""
+    return lambda row: (row[name],)
 
 
 class SQLiteTransaction:
@@ -156,8 +137,9 @@ class SQLiteTransaction:
         self._store = store
         self._connection = store.connection
 
-    def positions(self) -> dict[str, int]:
-        return self._store.read_positions()
+    def positions(self, names: Sequence[str] | None = None) -> dict[str, int]:
+        positions = self._store.read_positions()
+        return positions if names is None else {n: p for n, p in positions.items() if n in names}
 
     def load(self, table: Table, keys: Sequence[Any]) -> dict[Any, Row]:
         codec = self._store.codec(table)
@@ -379,6 +361,10 @@ class SQLiteProjectionStore:
                     self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
                 )
             return self._reader.execute(sql, (start, limit)).fetchall()
+
+    def wake_on_commits(self, wake: Callable[[], None]) -> bool:
+        """SQLite has no notification channel between processes: False (followers poll)."""
+        return False
 
     def close(self) -> None:
         with self._lock:

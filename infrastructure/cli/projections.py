@@ -19,13 +19,19 @@ projections_app = typer.Typer(
 @projections_app.command("run")
 def run(
     ctx: typer.Context,
-    poll_interval: float = typer.Option(
-        0.1, "--poll-interval", min=0.001, help="Seconds between polls when idle."
+    poll_interval: float | None = typer.Option(
+        None,
+        "--poll-interval",
+        min=0.001,
+        help="Seconds between polls when idle (default: EXECLEDGER_PROJECTION_POLL_INTERVAL_SECONDS). "
+        "On PostgreSQL each commit also wakes the runner at once (LISTEN/NOTIFY).",
     ),
 ) -> None:
     """Follow the ledger, applying new events to every read model, until Ctrl-C."""
-    error_console.print(f"following the ledger every {poll_interval}s; Ctrl-C to stop")
-    rows = use_cases.follow_projections(state_of(ctx).settings, poll_interval_seconds=poll_interval)
+    settings = state_of(ctx).settings
+    poll = settings.projection_poll_interval_seconds if poll_interval is None else poll_interval
+    error_console.print(f"following the ledger (polling every {poll}s); Ctrl-C to stop")
+    rows = use_cases.follow_projections(settings, poll_interval_seconds=poll)
     _print_status(rows, as_json=False)
 
 
