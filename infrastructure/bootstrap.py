@@ -53,9 +53,10 @@ class ReconcilingVenue(Protocol):
     """A prepared venue with a memory of its own (a real broker): the ledger's open orders
     are brought up to its truth before a session works them, since after a restart the
     broker may have filled or canceled meanwhile. The simulated venue starts afresh and
-    has nothing to reconcile."""
+    has nothing to reconcile. With ``leases``, orders another process holds are left
+    to it."""
 
-    async def reconcile(self, ledger: Ledger, venue: Venue) -> None: ...
+    async def reconcile(self, ledger: Ledger, venue: Venue, leases: OrderLeases | None) -> None: ...
 
 
 class VenueFactory(Protocol):

@@ -18,6 +18,7 @@ from typing import Any
 
 from execledger.domain.config import ExecutionConfig
 from execledger.domain.requests import on_business_date
+from execledger.infrastructure.alpaca.pacing import PacingState, pacing_states
 from execledger.infrastructure.alpaca.settings import AlpacaEnvironment
 from execledger.infrastructure.audit_use_cases import (
     OrderAudit,
@@ -112,19 +113,30 @@ def _work(
 
         async def reconciled_run() -> SessionResult:
             if isinstance(prepared, ReconcilingVenue):
-                await prepared.reconcile(ledger, venue)
+                await prepared.reconcile(ledger, venue, leases)
             return await session.run(requests, on_finished=on_finished)
 
         return asyncio.run(reconciled_run())
 
 
 def reconcile_with_alpaca(settings: Settings, environment: AlpacaEnvironment) -> ReconcileReport:
-    """Every open order brought up to Alpaca's truth (docs/alpaca.md); sends nothing."""
+    """Every open order brought up to Alpaca's truth (docs/alpaca.md); sends nothing.
+    Orders a live ``execute`` holds the lease of are reported as held, not touched."""
     from execledger.infrastructure.alpaca.venue import alpaca_adapters  # alpaca-py on use only
 
     adapters = alpaca_adapters(environment, ExecutionConfig())
-    with open_ledger(settings.database) as ledger:
-        return asyncio.run(reconcile(ledger, adapters.broker, WallClock()))
+    database = settings.database
+    with (
+        open_ledger(database) as ledger,
+        order_leases(database, ttl_seconds=settings.lease_ttl_seconds) as leases,
+    ):
+        return asyncio.run(reconcile(ledger, adapters.broker, WallClock(), leases))
+
+
+def request_pacing() -> list[PacingState]:
+    """The process's request pacers (one per Alpaca rate in use; none at the simulated
+    venue): how many requests wait for the pace now, and the waits so far."""
+    return pacing_states()
 
 
 @dataclass(frozen=True)
@@ -245,6 +257,7 @@ __all__ = [
     "Batch",
     "DemoResult",
     "OrderAudit",
+    "PacingState",
     "RebuildResult",
     "Verification",
     "VerifyRequest",
@@ -264,6 +277,7 @@ __all__ = [
     "rebuild_projections",
     "reconcile_with_alpaca",
     "replay",
+    "request_pacing",
     "timeline",
     "verify",
     "work_batch",

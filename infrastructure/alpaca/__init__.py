@@ -19,7 +19,12 @@ if TYPE_CHECKING:
         connect,
     )
     from execledger.infrastructure.alpaca.market_data import AlpacaMarketData
-    from execledger.infrastructure.alpaca.pacing import RequestPacer, shared_pacer
+    from execledger.infrastructure.alpaca.pacing import (
+        PacingState,
+        RequestPacer,
+        pacing_states,
+        shared_pacer,
+    )
     from execledger.infrastructure.alpaca.settings import AlpacaEnvironment, AlpacaSettings
 
 _MODULE_OF = {
@@ -30,9 +35,11 @@ _MODULE_OF = {
     "AlpacaMarketData": "market_data",
     "AlpacaSettings": "settings",
     "AlpacaSettingsError": "connection",
+    "PacingState": "pacing",
     "RequestPacer": "pacing",
     "check_settings": "connection",
     "connect": "connection",
+    "pacing_states": "pacing",
     "shared_pacer": "pacing",
 }
 
@@ -44,9 +51,11 @@ __all__ = [
     "AlpacaMarketData",
     "AlpacaSettings",
     "AlpacaSettingsError",
+    "PacingState",
     "RequestPacer",
     "check_settings",
     "connect",
+    "pacing_states",
     "shared_pacer",
 ]
 

@@ -16,6 +16,7 @@ from execledger.infrastructure.alpaca.quote_cache import StreamedQuotes
 from execledger.infrastructure.alpaca.settings import AlpacaEnvironment, AlpacaSettings
 from execledger.infrastructure.batch import Batch
 from execledger.infrastructure.engine.reconciliation import reconcile
+from execledger.infrastructure.leases import OrderLeases
 from execledger.infrastructure.ledger import Ledger
 from execledger.infrastructure.ports import Venue
 from execledger.infrastructure.settings import Settings
@@ -55,15 +56,17 @@ class PreparedAlpaca:
             rest_market_data=self.adapters.market_data,
         )
 
-    async def reconcile(self, ledger: Ledger, venue: Venue) -> None:
-        """Ask Alpaca about every client order id the ledger sent for its open orders."""
-        report = await reconcile(ledger, self.adapters.broker, venue.clock)
-        if report.appended or report.unresolved or report.unknown_at_broker:
+    async def reconcile(self, ledger: Ledger, venue: Venue, leases: OrderLeases | None) -> None:
+        """Ask Alpaca about every client order id the ledger sent for its open orders
+        (those another process holds the lease of are left to it)."""
+        report = await reconcile(ledger, self.adapters.broker, venue.clock, leases)
+        if report.appended or report.unresolved or report.unknown_at_broker or report.held:
             log.warning(
                 "reconciled_before_execute",
                 appended=report.appended,
                 unresolved=report.unresolved,
                 unknown_at_broker=report.unknown_at_broker,
+                held=report.held,
             )
 
 

@@ -25,8 +25,9 @@ def reconcile_command(
     venue: str = typer.Option(..., "--venue", help="alpaca-paper or alpaca-live."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """Append what the broker did to every open order; report broker orders we never sent.
-    Sends nothing; exit 0 when every lookup answered, 1 when some stayed unknown."""
+    """Append what the broker did to every open order; report broker orders we never sent
+    and orders a running execute holds (those are its to settle). Sends nothing; exit 0
+    when every lookup answered, 1 when some stayed unknown."""
     report = use_cases.reconcile_with_alpaca(state_of(ctx).settings, environment_of(venue))
     _print(report, as_json)
     if not report.clean:
@@ -40,12 +41,14 @@ def _print(report: ReconcileReport, as_json: bool) -> None:
     console.print(
         f"reconciled {report.orders_checked} open orders ({report.lookups} lookups): "
         f"{len(report.appended)} facts appended, {len(report.unresolved)} unresolved, "
-        f"{len(report.unknown_at_broker)} broker orders the ledger never sent"
+        f"{len(report.unknown_at_broker)} broker orders the ledger never sent, "
+        f"{len(report.held)} held by a running execute (not touched)"
     )
     for title, lines in (
         ("appended", report.appended),
         ("unresolved", report.unresolved),
         ("unknown at the broker (not touched)", report.unknown_at_broker),
+        ("held by another process (not touched)", report.held),
     ):
         for line in lines:
             console.print(f"  {title}: {line}")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 
 import typer
@@ -15,7 +16,8 @@ from execledger.infrastructure.cli.context import console, error_console, print_
 from execledger.infrastructure.cli.orders import timeline_table
 from execledger.infrastructure.cli.summary import summary_json, summary_table
 from execledger.infrastructure.engine.session import SessionResult
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn
+from rich.text import Text
 
 
 def execute(
@@ -42,7 +44,7 @@ def execute(
     )
     with _progress(len(batch.requests), quiet=as_json) as finished:
         result = use_cases.execute_batch(state_of(ctx).settings, batch, on_finished=finished)
-    _report(result, as_json, "execute")
+    _report(result, as_json, "execute", use_cases.request_pacing())
     if not result.all_terminal:
         raise typer.Exit(1)
 
@@ -68,10 +70,26 @@ def demo(
         )
 
 
+class PacingColumn(ProgressColumn):
+    """What the progress bar says while requests wait for Alpaca's request pace."""
+
+    def render(self, task: Task) -> Text:
+        return Text(pacing_text(use_cases.request_pacing()), style="yellow")
+
+
+def pacing_text(pacers: Sequence[use_cases.PacingState]) -> str:
+    """``waiting on Alpaca rate limit (N requests/min)`` while a request waits, else ''."""
+    waiting = [pacer for pacer in pacers if pacer.waiting]
+    if not waiting:
+        return ""
+    return f"waiting on Alpaca rate limit ({waiting[0].requests_per_minute} requests/min)"
+
+
 @contextmanager
 def _progress(total: int, *, quiet: bool) -> Iterator[Callable[[SmartOrder], None]]:
-    """A progress bar on stderr, advanced by the callback this yields."""
-    columns = (TextColumn("working orders"), BarColumn(), MofNCompleteColumn())
+    """A progress bar on stderr, advanced by the callback this yields; it also says when
+    requests are waiting for the venue's request pace."""
+    columns = (TextColumn("working orders"), BarColumn(), MofNCompleteColumn(), PacingColumn())
     with Progress(*columns, console=error_console, transient=True, disable=quiet) as progress:
         bar = progress.add_task("orders", total=total)
 
@@ -81,11 +99,22 @@ def _progress(total: int, *, quiet: bool) -> Iterator[Callable[[SmartOrder], Non
         yield finished
 
 
-def _report(result: SessionResult, as_json: bool, title: str) -> None:
+def _report(
+    result: SessionResult, as_json: bool, title: str, pacers: Sequence[use_cases.PacingState] = ()
+) -> None:
     if as_json:
-        print_json(summary_json(result))
+        summary = summary_json(result)
+        if pacers:
+            summary["rate_limit"] = asdict(pacers[0])  # one pace per process (its setting)
+        print_json(summary)
         return
     print_table(summary_table(result, title))
+    for pacer in pacers:
+        if pacer.waits:
+            console.print(
+                f"{pacer.waits} requests waited {pacer.waited_seconds:.1f} s in all on the Alpaca "
+                f"rate limit ({pacer.requests_per_minute} requests/min)"
+            )
     console.print(
         f"{len(result.orders)} orders: {result.created} new, "
         f"{result.already_finished} already finished, {len(result.skipped)} skipped "

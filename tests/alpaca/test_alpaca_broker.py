@@ -180,3 +180,29 @@ def test_reads_are_retried_on_transient_errors(fake: FakeAlpaca, broker: AlpacaB
         run(broker.get_by_client_order_id("o-1"))
     assert time.monotonic() - started < float(TIMEOUT) * 3 + 1
     assert run(broker.get_by_client_order_id("nobody")) is None
+
+
+def test_error_messages_never_carry_the_secret(fake: FakeAlpaca) -> None:
+    """Refused (401 with a wrong secret), lost (stalled past the timeout) and failed calls
+    raise our errors; neither their text nor their chain mentions the secret in use."""
+    wrong = "wrong-secret-4be1d07c9f"
+    refused = adapters_for(fake, APCA_API_SECRET_KEY=wrong)
+    failures: list[BaseException] = []
+    for call in (
+        lambda: place(refused.broker),
+        lambda: run(refused.assets.asset("AAPL")),
+        lambda: run(refused.market_data.latest_quote("AAPL")),
+    ):
+        with pytest.raises(Exception) as raised:
+            call()
+        failures.append(raised.value)
+    fake.faults.stall_seconds = float(TIMEOUT) * 2
+    fake.faults.arm("POST /v2/orders", Fault.STALL)
+    fake.faults.arm("GET", Fault.STALL, times=3)
+    with pytest.raises(TransientBrokerError) as lost:
+        place(adapters_for(fake).broker)
+    failures.append(lost.value)
+    for failure in failures:
+        chain = [failure, failure.__cause__, failure.__context__]
+        text = " ".join(f"{error!s} {error!r}" for error in chain if error is not None)
+        assert wrong not in text and fake.secret not in text and "APCA-API-SECRET-KEY" not in text

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from tests.fake_alpaca import wire
 from tests.fake_alpaca.faults import Fault
+from tests.fake_alpaca.tripwires import Moment, Tripwires
 
 if TYPE_CHECKING:
     from tests.fake_alpaca.server import FakeAlpaca
@@ -61,6 +62,12 @@ def rest_server(fake: FakeAlpaca) -> ThreadingHTTPServer:
             ):
                 self._answer(*UNAUTHORIZED)
                 return
+            symbol = fake.symbol_of(method, split.path, body)
+            wire = None if symbol is None else fake.tripwires.count(method, symbol)
+            if wire is not None and wire.moment is Moment.BEFORE_HANDLING:
+                Tripwires.fire(wire)
+                self._drop()
+                return
             fault = fake.faults.take(f"{method} {split.path}") or fake.faults.take(method)
             if fault is Fault.TOO_MANY_REQUESTS:
                 self._answer(429, wire.error(42910000, "rate limit exceeded"))
@@ -71,14 +78,17 @@ def rest_server(fake: FakeAlpaca) -> ThreadingHTTPServer:
             if fault is Fault.STALL:
                 time.sleep(fake.faults.stall_seconds)
             status, payload = self._route(method, split.path, query, body, fault)
+            if wire is not None:
+                Tripwires.fire(wire)
+                self._drop()
+                return
             if fault is Fault.STALL_AFTER_ACCEPT:
                 time.sleep(fake.faults.stall_seconds)
             if fault is Fault.GATEWAY_TIMEOUT_AFTER_ACCEPT:
                 self._answer(504, wire.error(50410000, "gateway timeout"))
                 return
             if fault is Fault.DROP_AFTER_ACCEPT:
-                self.close_connection = True
-                self.connection.close()
+                self._drop()
                 return
             self._answer(status, payload)
 
@@ -111,6 +121,11 @@ def rest_server(fake: FakeAlpaca) -> ThreadingHTTPServer:
             if path == "/v2/stocks/quotes/latest" and method == "GET":
                 return book.latest_quotes(query.get("symbols", "").split(","))
             return 404, wire.error(40410000, f"no route {method} {path}")
+
+        def _drop(self) -> None:
+            """Close the connection without an answer."""
+            self.close_connection = True
+            self.connection.close()
 
         def _answer(self, status: int, payload: Any) -> None:
             data = b"" if payload is None else json.dumps(payload, cls=_Default).encode()

@@ -15,6 +15,7 @@ from tests.fake_alpaca.book import FakeBook
 from tests.fake_alpaca.faults import Fault, Faults
 from tests.fake_alpaca.rest import rest_server
 from tests.fake_alpaca.streams import StreamHub
+from tests.fake_alpaca.tripwires import Tripwires
 
 KEY_ID = "PKFAKEKEYID0000000"
 SECRET = "fake-secret-3f9a1c7e5b2d48e6a0c4"  # distinctive, so tests can grep for leaks
@@ -38,7 +39,8 @@ class FakeAlpaca:
         self.secret = secret
         self.faults = Faults()
         self.hub = StreamHub(key_id, secret)
-        self.book = FakeBook(self.hub.publish)
+        self.tripwires = Tripwires()
+        self.book = FakeBook(self._publish)
         self.book.lose_next_fill = self._lose_fill
         self.requests: list[Request] = []
         self._requests_lock = threading.Lock()
@@ -125,6 +127,24 @@ class FakeAlpaca:
                 for order in self.book.orders.values()
                 for e in order.executions
             }
+
+    def symbol_of(self, method: str, path: str, body: dict[str, Any]) -> str | None:
+        """The symbol a POST or DELETE of an order is about (for the tripwires)."""
+        if method == "POST" and path == "/v2/orders":
+            return str(body.get("symbol", ""))
+        if method == "DELETE" and path.startswith("/v2/orders/"):
+            with self.book.lock:
+                order = self.book.orders.get(path.removeprefix("/v2/orders/"))
+                return None if order is None else order.working.symbol
+        return None
+
+    def _publish(self, message: dict[str, Any]) -> None:
+        self.hub.publish(message)
+        data = message["data"]
+        if data["event"] in ("fill", "partial_fill"):
+            wire = self.tripwires.count("fill", data["order"]["symbol"])
+            if wire is not None:
+                Tripwires.fire(wire)
 
     def _lose_fill(self) -> bool:
         if self.faults.take("stream") is Fault.DROP_STREAM_ON_FILL:
