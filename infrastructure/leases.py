@@ -40,6 +40,10 @@ log = structlog.get_logger(__name__)
 TABLE = "execledger_order_leases"
 
 
+#: Serialises the lease table's creation between processes (a PostgreSQL advisory lock).
+TABLE_LOCK_KEY = 0x65786C6C  # "exll"
+
+
 @dataclass(frozen=True)
 class Claim:
     """The outcome of claiming a batch: which orders are ours, and who holds the rest."""
@@ -204,12 +208,16 @@ class PostgresLeaseTable:
         self._db = psycopg.connect(**database.postgres_connection, autocommit=True)
         schema = database.schema
         self._table = sql.Identifier(schema, TABLE) if schema else sql.Identifier(TABLE)
-        self._db.execute(
-            sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} (order_id uuid PRIMARY KEY, owner text NOT NULL, "
-                "expires_at timestamptz NOT NULL)"
-            ).format(self._table)
-        )
+        # Two processes opening a fresh schema at once race in CREATE TABLE IF NOT EXISTS
+        # ('type "execledger_order_leases" already exists'): create it under an advisory lock.
+        with self._db.transaction():
+            self._db.execute("SELECT pg_advisory_xact_lock(%s)", (TABLE_LOCK_KEY,))
+            self._db.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (order_id uuid PRIMARY KEY, owner text NOT NULL, "
+                    "expires_at timestamptz NOT NULL)"
+                ).format(self._table)
+            )
 
     def claim(self, owner: str, order_ids: Sequence[UUID], ttl_seconds: float) -> dict[UUID, str]:
         ids = list(order_ids)
