@@ -6,6 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+import requests
+import structlog
+from alpaca.common.exceptions import APIError
 from alpaca.data.historical import StockHistoricalDataClient
 from alpaca.trading.client import TradingClient
 from execledger.infrastructure.alpaca.assets import AlpacaAssets
@@ -23,6 +26,10 @@ from execledger.infrastructure.alpaca.settings import (
 from execledger.infrastructure.alpaca.trade_stream import TradeUpdateFeed
 from execledger.infrastructure.errors import InfrastructureError
 
+log = structlog.get_logger(__name__)
+#: Alpaca's answers that mean "these keys are not allowed here".
+REFUSED_KEYS = frozenset({401, 403})
+
 
 class AlpacaSettingsError(InfrastructureError):
     """The Alpaca settings do not allow a connection; the message names the variable."""
@@ -37,6 +44,22 @@ class AlpacaAdapters:
     assets: AlpacaAssets
     pacer: RequestPacer
     environment: AlpacaEnvironment
+    trading: TradingClient
+
+    def confirm_keys(self) -> None:
+        """Ask Alpaca for the account once, before anything is written: keys it refuses
+        are a settings error (exit 2), not orders left NEW after a session of retries.
+        Any other failure (Alpaca slow or down) is the engine's to wait out, as always."""
+        try:
+            self.trading.get_account()
+        except APIError as error:
+            if error.status_code in REFUSED_KEYS:
+                raise AlpacaSettingsError(
+                    f"{KEY_VARIABLE}/{SECRET_VARIABLE}: Alpaca refused the keys (HTTP {error.status_code})"
+                ) from None
+            log.warning("alpaca_account_check_failed", status=error.status_code)
+        except requests.RequestException as error:
+            log.warning("alpaca_account_check_failed", error=type(error).__name__)
 
 
 def check_settings(settings: AlpacaSettings, environment: AlpacaEnvironment) -> None:
@@ -76,4 +99,5 @@ def connect(
         assets=AlpacaAssets(trading, settings),
         pacer=pacer,
         environment=environment,
+        trading=trading,
     )

@@ -29,13 +29,16 @@ __all__ = ["AlpacaEnvironment", "PreparedAlpaca", "alpaca_adapters", "alpaca_fac
 
 def alpaca_adapters(environment: AlpacaEnvironment, config: ExecutionConfig) -> AlpacaAdapters:
     """The Alpaca adapters from the environment's settings, with the config's timeouts;
-    AlpacaSettingsError (naming the variable) when a key is missing or live is not allowed."""
-    return connect(
+    AlpacaSettingsError (naming the variable) when a key is missing, live is not allowed
+    or Alpaca refuses the keys."""
+    adapters = connect(
         AlpacaSettings(),
         environment,
         timeout_seconds=config.broker_timeout_seconds,
         cancel_confirm_seconds=config.cancel_confirm_timeout_seconds,
     )
+    adapters.confirm_keys()
+    return adapters
 
 
 @dataclass(frozen=True)

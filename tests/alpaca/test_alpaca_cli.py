@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from execledger.infrastructure.ledger import open_ledger
 
 from tests.alpaca.cli_runs import FAST, execledger
 from tests.fake_alpaca import FakeAlpaca
@@ -85,3 +86,24 @@ def test_missing_keys_or_ungated_live_exit_2_and_send_nothing(
     refused = execledger(fake, f"sqlite:///{tmp_path / 'l.db'}", "execute", orders, "--venue", venue, **env)
     assert refused.returncode == 2 and named in refused.stderr
     assert fake.requests == [] and fake.hub.trading_connections == 0
+
+
+@pytest.mark.parametrize("command", ["execute", "reconcile"])
+def test_keys_alpaca_refuses_exit_2_at_once_and_write_nothing(
+    tmp_path: Path, fake: FakeAlpaca, command: str
+) -> None:
+    """A wrong secret: Alpaca answers 401; exit 2 naming the key variables before any order
+    is written or sent (it used to leave the order NEW and exit 1 after ~7 s of retries)."""
+    orders, _config = batch(tmp_path)
+    db_path = tmp_path / "l.db"
+    wrong = "wrong-secret-7d1e0b6a2c"
+    args = (orders, "--venue", "alpaca-paper") if command == "execute" else ("--venue", "alpaca-paper")
+    refused = execledger(fake, f"sqlite:///{db_path}", command, *args, APCA_API_SECRET_KEY=wrong)
+    assert refused.returncode == 2, refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert "APCA_API_SECRET_KEY" in refused.stderr and "401" in refused.stderr
+    assert wrong not in refused.stderr + refused.stdout
+    assert [request for request in fake.requests if request.method != "GET"] == []
+    if db_path.exists():
+        with open_ledger(f"sqlite:///{db_path}") as ledger:
+            assert (ledger.recorder.max_notification_id() or 0) == 0
