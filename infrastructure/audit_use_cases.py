@@ -172,25 +172,24 @@ def resolve_order_id(ledger: Ledger, identifier: str) -> UUID:
             return ledger.order(order_id).id
         except OrderNotFound:
             continue
-    topics = tuple(t for cls in (ev.Placed, ev.PartiallyFilled, ev.Filled) for t in topics_of(cls))
-    for notification in ledger.notifications(topics=topics):
-        if ledger.decode_state(notification.state).get("broker_order_id") == text:
+    prefix = text.lower() if ORDER_ID_PREFIX.fullmatch(text.lower()) else None
+    requested = frozenset(topics_of(ev.Requested)) if prefix is not None else frozenset()
+    brokered = (ev.Placed, ev.PartiallyFilled, ev.Filled)
+    topics = (*requested, *(t for cls in brokered for t in topics_of(cls)))
+    by_prefix: list[str] = []
+    for notification in ledger.notifications(topics=topics):  # one pass over the ledger
+        if notification.topic in requested:
+            order_text = str(notification.originator_id)
+            if prefix is not None and order_text.startswith(prefix):
+                by_prefix.append(order_text)
+        elif ledger.decode_state(notification.state).get("broker_order_id") == text:
             return as_order_id(notification.originator_id)
-    if ORDER_ID_PREFIX.fullmatch(text.lower()):
-        return _order_id_by_prefix(ledger, text)
-    raise BadArgument(f"ID: no order, client order or broker order {text!r}")
+    return _the_one_with_prefix(text, sorted(by_prefix))
 
 
-def _order_id_by_prefix(ledger: Ledger, identifier: str) -> UUID:
+def _the_one_with_prefix(identifier: str, found: list[str]) -> UUID:
     """The one order whose id starts with ``identifier`` (as the tables print ids); the
-    candidates when several do. Scans the orders' Requested events: the audit reads the
-    ledger alone, not the read models."""
-    prefix = identifier.lower()
-    found = sorted(
-        str(notification.originator_id)
-        for notification in ledger.notifications(topics=topics_of(ev.Requested))
-        if str(notification.originator_id).startswith(prefix)
-    )
+    candidates when several do. The audit reads the ledger alone, not the read models."""
     if len(found) == 1:
         return UUID(found[0])
     if not found:

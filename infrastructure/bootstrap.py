@@ -167,9 +167,9 @@ class AlpacaVenueFactory:
     environment: AlpacaEnvironment
 
     def __call__(self, batch: Batch, settings: Settings) -> PreparedVenue:
-        from execledger.infrastructure.alpaca.venue import alpaca_factory
+        from execledger.infrastructure.alpaca.venue import prepare_alpaca
 
-        return alpaca_factory(self.environment)(batch, settings)
+        return prepare_alpaca(self.environment, batch)
 
 
 _VENUES: dict[str, VenueFactory] = {

@@ -19,12 +19,11 @@ from execledger.infrastructure.engine.reconciliation import reconcile
 from execledger.infrastructure.leases import OrderLeases
 from execledger.infrastructure.ledger import Ledger
 from execledger.infrastructure.ports import Venue
-from execledger.infrastructure.settings import Settings
 from execledger.infrastructure.venue import WallClock
 
 log = structlog.get_logger(__name__)
 
-__all__ = ["AlpacaEnvironment", "PreparedAlpaca", "alpaca_adapters", "alpaca_factory"]
+__all__ = ["AlpacaEnvironment", "PreparedAlpaca", "alpaca_adapters", "prepare_alpaca"]
 
 
 def alpaca_adapters(environment: AlpacaEnvironment, config: ExecutionConfig) -> AlpacaAdapters:
@@ -73,14 +72,6 @@ class PreparedAlpaca:
             )
 
 
-def alpaca_factory(environment: AlpacaEnvironment) -> _AlpacaFactory:
-    """The venue factory of ``environment`` (registered as ``alpaca-paper``/``alpaca-live``)."""
-    return _AlpacaFactory(environment)
-
-
-@dataclass(frozen=True)
-class _AlpacaFactory:
-    environment: AlpacaEnvironment
-
-    def __call__(self, batch: Batch, settings: Settings) -> PreparedAlpaca:
-        return PreparedAlpaca(alpaca_adapters(self.environment, batch.config), tuple(batch.symbols))
+def prepare_alpaca(environment: AlpacaEnvironment, batch: Batch) -> PreparedAlpaca:
+    """The batch's venue at Alpaca ``environment`` (``alpaca-paper``/``alpaca-live``)."""
+    return PreparedAlpaca(alpaca_adapters(environment, batch.config), tuple(batch.symbols))
