@@ -16,10 +16,10 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
-from execledger.domain.errors import DomainError, IllegalTransition, InvalidQuote, Overfill
+from execledger.domain.errors import DomainError, InvalidQuote
 from execledger.domain.order import SmartOrder
 from execledger.domain.preflight import no_quote_action, preflight, remaining_too_small
 from execledger.domain.pricing import price_order
@@ -29,11 +29,10 @@ from execledger.domain.repeg import decide_repeg, repeg_due
 from execledger.domain.status import LIVE_STATUSES, OrderStatus
 from execledger.domain.types import OrderType, TimeInForce, Urgency
 from execledger.infrastructure.engine.broker_calls import (
-    CANCELED_STATES,
-    CLOSED_STATES,
     BrokerCalls,
     BrokerUnavailable,
 )
+from execledger.infrastructure.engine.broker_view import absorb_update, apply_broker_view
 from execledger.infrastructure.engine.commit_group import OrderWriter
 from execledger.infrastructure.engine.quoting import QuoteFetcher, reference_price
 from execledger.infrastructure.engine.retry import Retrier
@@ -44,7 +43,6 @@ from execledger.infrastructure.ports import (
     BrokerOrder,
     BrokerOrderStatus,
     Clock,
-    Execution,
     OrderUpdate,
 )
 
@@ -52,23 +50,6 @@ log = structlog.get_logger(__name__)
 OPEN_AT_BROKER = frozenset(
     {BrokerOrderStatus.NEW, BrokerOrderStatus.PARTIALLY_FILLED, BrokerOrderStatus.PENDING_CANCEL}
 )
-
-
-class RecordFill(Protocol):
-    """SmartOrder.record_fill or SmartOrder.record_overfill."""
-
-    def __call__(
-        self,
-        client_order_id: str,
-        *,
-        execution_id: str,
-        quantity: Decimal,
-        price: Decimal,
-        broker_order_id: str,
-        occurred_at: datetime,
-        executed_at: datetime | None = None,
-        broker_filled_quantity: Decimal | None = None,
-    ) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -412,52 +393,7 @@ class OrderWorker:
         self._next_lookup_at = None
 
     def _apply_broker_view(self, client_order_id: str, view: BrokerOrder) -> None:
-        """Record what one answer of the broker shows: acceptance, fills the ledger lacks
-        (inferred from the cumulative quantity), a final cancel, a refusal."""
-        order, now = self.order, self._now()
-        placement = order.placements[client_order_id]
-        if view.status is BrokerOrderStatus.REJECTED:
-            if order.status is OrderStatus.PENDING_NEW and order.live_client_order_id == client_order_id:
-                order.record_placement_rejected(
-                    client_order_id, error_code="rejected", reason="the broker rejected it", occurred_at=now
-                )
-            return
-        if placement.broker_order_id is None:
-            self._record_placed(client_order_id, view)
-        if view.filled_quantity > 0:
-            order.record_broker_fills(
-                client_order_id,
-                broker_order_id=view.broker_order_id,
-                filled_quantity=view.filled_quantity,
-                average_price=view.average_fill_price,
-                occurred_at=now,
-            )
-        self._record_closed(client_order_id, view)
-
-    def _record_placed(self, client_order_id: str, view: BrokerOrder) -> None:
-        try:
-            self.order.record_placed(
-                client_order_id,
-                broker_order_id=view.broker_order_id,
-                broker_status=view.status.value,
-                occurred_at=self._now(),
-            )
-        except IllegalTransition as error:  # an older placement, closed long ago
-            log.info("late_acceptance_ignored", client_order_id=client_order_id, error=str(error))
-
-    def _record_closed(self, client_order_id: str, view: BrokerOrder) -> None:
-        """A broker order that can no longer fill: settle the live order and its cancel."""
-        order, now = self.order, self._now()
-        if view.status not in CLOSED_STATES:
-            return
-        pending_cancel = order.cancel_pending_for == client_order_id
-        if view.status in CANCELED_STATES and order.live_client_order_id == client_order_id:
-            if order.status is OrderStatus.PENDING_CANCEL or order.status in LIVE_STATUSES:
-                reason = "canceled" if pending_cancel else f"broker {view.status.value}"
-                order.record_canceled(reason, occurred_at=now)
-                self._cancel_settled()
-        elif pending_cancel:
-            order.record_cancel_rejected(f"broker order {view.status.value}", occurred_at=now)
+        if apply_broker_view(self.order, client_order_id, view, self._now()):
             self._cancel_settled()
 
     # ---- cancels ----------------------------------------------------------------------
@@ -547,36 +483,12 @@ class OrderWorker:
         while self.inbox:
             update = self.inbox.popleft()
             try:
-                self._absorb(update)
+                if absorb_update(self.order, update, self._now()):
+                    self._cancel_settled()
             except DomainError as error:
                 log.warning("update_ignored", error=str(error), status=update.order.status.value)
         if order.pending_events:
             self._save()
-
-    def _absorb(self, update: OrderUpdate) -> None:
-        order, execution = self.order, update.execution
-        client_order_id = update.order.client_order_id
-        if client_order_id not in order.placements:
-            return
-        if execution is not None:
-            try:
-                self._record_execution(order.record_fill, update, execution)
-            except Overfill as error:
-                log.error("overfill_recorded", error=str(error), execution_id=execution.execution_id)
-                self._record_execution(order.record_overfill, update, execution)
-        self._apply_broker_view(client_order_id, update.order)
-
-    def _record_execution(self, command: RecordFill, update: OrderUpdate, execution: Execution) -> None:
-        command(
-            execution.client_order_id,
-            execution_id=execution.execution_id,
-            quantity=execution.quantity,
-            price=execution.price,
-            broker_order_id=execution.broker_order_id,
-            executed_at=execution.executed_at,
-            broker_filled_quantity=update.order.filled_quantity,
-            occurred_at=self._now(),
-        )
 
     # ---- the end ----------------------------------------------------------------------
 
