@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from execledger.infrastructure.database_url import DatabaseUrl, parse_database_url
+from execledger.infrastructure.ledger import Ledger, open_ledger
 from execledger.projections import ALL_PROJECTIONS, Projection, ProjectionStore
 
 
@@ -22,3 +26,15 @@ def open_projections(
         store = PostgresProjectionStore(database.postgres_connection, database.schema)
     store.ensure(projections)
     return store
+
+
+@contextmanager
+def ledger_and_projections(url: str | DatabaseUrl) -> Iterator[tuple[Ledger, ProjectionStore]]:
+    """The ledger and its read models on one database, closed on exit (what a rebuild's
+    worker process opens: ``functools.partial`` of this crosses to it)."""
+    with open_ledger(url) as ledger:
+        store = open_projections(url)
+        try:
+            yield ledger, store
+        finally:
+            store.close()
