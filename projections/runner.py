@@ -84,6 +84,7 @@ class ProjectionRunner:
         self._projections = tuple(projections)
         self._batch_size = batch_size
         self._lock = threading.Lock()
+        self._following = threading.Lock()  # one catch-up of the serving models at a time
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._woken = threading.Event()
@@ -102,8 +103,12 @@ class ProjectionRunner:
     # ---- following ----------------------------------------------------------------
 
     def catch_up(self) -> int:
-        """Apply every event available now; the number of events newly applied."""
-        return self._catch_up(self._projections, None)
+        """Apply every event available now; the number of events newly applied.
+
+        One catch-up at a time: a second caller waits for the first, then reads what is
+        left (the engine's saving thread and the background follower both call this)."""
+        with self._following:
+            return self._catch_up(self._projections, None)
 
     def process(self, notifications: Sequence[Notification]) -> int:
         """Apply one delivered batch (already-applied events are skipped)."""
