@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import structlog
 from execledger.infrastructure.database_url import DatabaseUrl, parse_database_url
-from execledger.infrastructure.ledger import Ledger
+from execledger.infrastructure.ledger import Ledger, SaveListener
 from execledger.projections import ALL_PROJECTIONS, Projection, ProjectionRunner, ProjectionStore
 
 log = structlog.get_logger(__name__)
@@ -55,11 +55,12 @@ def following_projections(
             store.close()
 
 
-def catch_up_after_save(runner: ProjectionRunner) -> Callable[[], None]:
+def catch_up_after_save(runner: ProjectionRunner) -> SaveListener:
     """The ledger's save listener for an in-process follower: apply the save's events at once,
-    in the saving thread, so the read models trail a save by the time it takes to apply its
-    events, not by a thread switch or a poll (a catch-up the background thread has under way
-    is waited for: it then has the CPU to itself, and this one reads what is left).
+    in the saving thread and from memory (``ProjectionRunner.apply_saved``), so the read
+    models trail a save by the time it takes to fold and write its events, not by a thread
+    switch, a poll, or reading them back (a catch-up the background thread has under way is
+    waited for: it then has the CPU to itself).
 
     The save has committed already, so a failure here must not fail it: the first is
     logged, and from then on saves only wake the background follower, which meets the
@@ -67,13 +68,13 @@ def catch_up_after_save(runner: ProjectionRunner) -> Callable[[], None]:
     """
     failed = False
 
-    def listener() -> None:
+    def listener(saved: Sequence[tuple[int, object]]) -> None:
         nonlocal failed
         if failed:
             runner.wake()
             return
         try:
-            runner.catch_up()
+            runner.apply_saved(saved)
         except Exception as error:
             failed = True
             log.warning("projections.catch_up_failed", error=str(error))

@@ -110,6 +110,23 @@ class ProjectionRunner:
         with self._following:
             return self._catch_up(self._projections, None)
 
+    def apply_saved(self, saved: Sequence[tuple[int, Any]]) -> int:
+        """Apply events this process has just saved, (notification id, event) in log order,
+        as they are in memory (nothing read back or decoded), if the read models have
+        applied everything before the first of them; otherwise catch up from the log (other
+        processes' events came between). Events a projection has passed are skipped, as
+        always. The number of events newly applied."""
+        if not saved:
+            return 0
+        events = [Decoded(position, event, None, order_key(event.originator_id)) for position, event in saved]
+        with self._following:
+            with self._lock:
+                try:
+                    return self._apply(self._projections, False, events, events[0].position)
+                except _Moved:
+                    pass  # behind the first of them (or a rebuild swapped in): read the log
+            return self._catch_up(self._projections, None)
+
     def process(self, notifications: Sequence[Notification]) -> int:
         """Apply one delivered batch (already-applied events are skipped)."""
         with self._lock:

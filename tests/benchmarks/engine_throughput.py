@@ -80,7 +80,7 @@ class CountingLedger:
                 self.saved.append((recordings[-1].notification.id, committed_at[0]))
             return recordings
 
-        ledger.add_save_listener(lambda: committed_at.__setitem__(0, time.monotonic()))
+        ledger.add_save_listener(lambda saved: committed_at.__setitem__(0, time.monotonic()))
         ledger.save = save  # type: ignore[method-assign]
 
 

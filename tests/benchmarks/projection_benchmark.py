@@ -131,7 +131,7 @@ def lag_while_writing(ledger: Ledger, runner: ProjectionRunner, orders: int) -> 
     runner.start_in_background(poll_interval_seconds=0.05)
     committed_at = [0.0]
 
-    def mark() -> None:
+    def mark(saved: object) -> None:
         committed_at[0] = time.monotonic()
 
     follow = catch_up_after_save(runner)

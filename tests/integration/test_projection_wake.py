@@ -18,7 +18,8 @@ def test_a_save_wakes_the_follower_long_before_its_poll(ledger: Ledger, store: P
     """With a 30 s poll, each saved order is still in the read models within 5 s."""
     runner = ProjectionRunner(ledger, store)
     runner.start_in_background(poll_interval_seconds=30)
-    ledger.add_save_listener(runner.wake)
+    wake = lambda saved: runner.wake()  # noqa: E731
+    ledger.add_save_listener(wake)
     try:
         time.sleep(0.2)  # the follower's first catch-up is done: it waits on its poll
         for count in (1, 2, 3):
@@ -28,7 +29,7 @@ def test_a_save_wakes_the_follower_long_before_its_poll(ledger: Ledger, store: P
                 time.sleep(0.01)
             assert len(queries.orders(store)) == count
     finally:
-        ledger.remove_save_listener(runner.wake)
+        ledger.remove_save_listener(wake)
         runner.stop()
     assert runner.error is None
 
@@ -108,11 +109,11 @@ def test_a_failing_after_save_catch_up_never_fails_the_committed_save(
     runner = ProjectionRunner(ledger, store)
     calls = []
 
-    def broken() -> int:
+    def broken(saved: object) -> int:
         calls.append(1)
         raise ProjectionStoreUnavailable("read models gone")
 
-    runner.catch_up = broken  # type: ignore[method-assign]
+    runner.apply_saved = broken  # type: ignore[method-assign]
     listener = catch_up_after_save(runner)
     ledger.add_save_listener(listener)
     try:
