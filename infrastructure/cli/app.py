@@ -21,7 +21,6 @@ from execledger.infrastructure.errors import InfrastructureError
 from execledger.infrastructure.logging import configure_logging
 from execledger.infrastructure.settings import load_settings
 from execledger.projections import ProjectionError
-from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
 #: The exit code of a run stopped by Ctrl-C (128 + SIGINT).
 INTERRUPTED = 130
@@ -77,10 +76,10 @@ def main() -> None:
     exit code 2 (no usage box, no traceback); Ctrl-C exits 130."""
     try:
         code = app(standalone_mode=False)
-    except NoArgsIsHelpError as error:
-        app(args=[*sys.argv[1:], "--help"], standalone_mode=False)  # the (rich) help itself
-        sys.exit(error.exit_code)
-    except ClickException as error:
+    except typer.TyperException as error:
+        if _is_help_for_no_arguments(error):
+            app(args=[*sys.argv[1:], "--help"], standalone_mode=False)  # the (rich) help itself
+            sys.exit(error.exit_code)
         _fail(error.format_message())
     except (InfrastructureError, DomainError, ProjectionError) as error:
         _fail(str(error))
@@ -89,6 +88,15 @@ def main() -> None:
     if code == INTERRUPTED:
         sys.stderr.write("execledger: interrupted; orders stay as recorded\n")
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _is_help_for_no_arguments(error: typer.TyperException) -> bool:
+    """Whether a group was called with nothing after it (``no_args_is_help``).
+
+    Typer exports no name for that error (its click is vendored as the private
+    ``typer._click``), so it is told by class name, as typer's own rich error
+    formatter does."""
+    return type(error).__name__ == "NoArgsIsHelpError"
 
 
 def _fail(message: str) -> NoReturn:

@@ -91,3 +91,20 @@ def test_verify_json_on_both_backends(database_url: str) -> None:
     done = _run("--db", database_url, "verify", "--json")
     assert done.returncode == 0, done.stderr
     assert '"ok": true' in done.stdout
+
+
+@pytest.mark.parametrize("group", [[], ["report"]])
+def test_a_group_called_with_nothing_after_it_shows_its_help_and_exits_2(group: list[str]) -> None:
+    """No subcommand: the group's help on stdout, nothing on stderr, exit 2."""
+    done = _run(*group)
+    assert done.returncode == 2, done.stderr
+    assert "Usage: " in done.stdout
+    assert "Commands" in done.stdout
+    assert done.stderr == ""
+
+
+def test_an_unknown_option_exits_2_with_one_line() -> None:
+    """A bad option is a usage error: one line naming it, no usage box."""
+    done = _run("orders", "--bogus")
+    _assert_one_line_error(done)
+    assert "--bogus" in done.stderr
