@@ -1,4 +1,4 @@
-"""Wiring in one place: venues by name, sessions, and the read models following the ledger.
+"""Wiring in one place: venues by name and sessions.
 
 The application API (``use_cases``) builds everything through here; a new venue plugs in
 with ``register_venue(name, factory)`` and nothing in the engine changes.
@@ -25,11 +25,9 @@ from execledger.infrastructure.errors import OrderNotFound, OrdersFileError, Unk
 from execledger.infrastructure.leases import OrderLeases, open_lease_table
 from execledger.infrastructure.ledger import Ledger
 from execledger.infrastructure.ports import Asset, MarketData, Venue
-from execledger.infrastructure.read_models import open_projections
 from execledger.infrastructure.settings import Settings
 from execledger.infrastructure.venue import SimulatedVenue, VirtualClock, synthetic_tape
 from execledger.infrastructure.venue.faults import VenueFaults
-from execledger.projections import ProjectionRunner
 
 #: Where synthetic tapes start when no time is given: a fixed, reproducible market open.
 DEFAULT_SYNTHETIC_START = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
@@ -239,27 +237,6 @@ def resume_point(ledger: Ledger, requests: Sequence[OrderRequest]) -> datetime |
         if not order.is_terminal and (latest is None or order.last_event_at > latest):
             latest = order.last_event_at
     return latest
-
-
-@contextmanager
-def following_projections(
-    ledger: Ledger, database: DatabaseUrl, *, poll_interval_seconds: float
-) -> Iterator[ProjectionRunner]:
-    """The read models follow the ledger on a background thread while the engine works;
-    on exit the runner stops and catches up, so the read models hold every event."""
-    store = open_projections(database)
-    runner = ProjectionRunner(ledger, store)
-    runner.start_in_background(poll_interval_seconds=poll_interval_seconds)
-    ledger.add_save_listener(runner.wake)
-    try:
-        yield runner
-    finally:
-        ledger.remove_save_listener(runner.wake)
-        runner.stop()
-        try:
-            runner.catch_up()
-        finally:
-            store.close()
 
 
 def execution_session(

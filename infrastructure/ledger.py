@@ -46,6 +46,9 @@ from execledger.projections.store import commits_channel
 
 log = structlog.get_logger(__name__)
 
+#: Called after a save with (notification id, domain event) of each event it recorded.
+SaveListener = Callable[[Sequence[tuple[int, object]]], None]
+
 PAGE_SIZE = 500
 #: New orders saved per transaction by ``submit_many``.
 SUBMIT_BATCH = 1000
@@ -81,7 +84,7 @@ class Ledger(Application[UUID]):
     def __init__(self, env: Mapping[str, str] | None = None, audit_key: AuditKey | None = None) -> None:
         #: Seals every stored event with a MAC when given (infrastructure.sealing).
         self.audit_key = audit_key
-        self._save_listeners: list[Callable[[], None]] = []
+        self._save_listeners: list[SaveListener] = []
         super().__init__(env)
 
     def construct_mapper(self) -> Mapper[UUID]:
@@ -166,23 +169,24 @@ class Ledger(Application[UUID]):
         assert isinstance(order, SmartOrder)
         return order
 
-    def add_save_listener(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` after each save that recorded events (the in-process read-model
-        follower wakes on it instead of waiting for its next poll)."""
+    def add_save_listener(self, listener: SaveListener) -> None:
+        """Call ``listener`` after each save that recorded events, with each recorded event and
+        its notification id (the in-process read-model follower applies them at once)."""
         self._save_listeners.append(listener)
 
-    def remove_save_listener(self, listener: Callable[[], None]) -> None:
+    def remove_save_listener(self, listener: SaveListener) -> None:
         """Stop calling ``listener`` after saves."""
         self._save_listeners.remove(listener)
 
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
-        """The library's hook, called after each save has committed its events: wake the
-        followers in this process, and on PostgreSQL those in others (NOTIFY)."""
+        """The library's hook, called after each save has committed its events: tell the
+        followers in other processes (NOTIFY, on PostgreSQL), then those in this one."""
         if recordings:
-            for listener in tuple(self._save_listeners):
-                listener()
             if isinstance(self.recorder, PostgresApplicationRecorder):
                 self._notify_other_processes(self.recorder)
+            saved = [(r.notification.id, r.domain_event) for r in recordings]
+            for listener in tuple(self._save_listeners):
+                listener(saved)
 
     def _notify_other_processes(self, recorder: PostgresApplicationRecorder) -> None:
         """NOTIFY the commits channel. The save is committed already, so a failure here

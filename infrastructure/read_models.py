@@ -1,13 +1,16 @@
-"""Open the read-model store that lives beside the ledger the URL names."""
+"""The read models beside the ledger: open their store, and follow the ledger in-process."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+import structlog
 from execledger.infrastructure.database_url import DatabaseUrl, parse_database_url
-from execledger.infrastructure.ledger import Ledger, open_ledger
-from execledger.projections import ALL_PROJECTIONS, Projection, ProjectionStore
+from execledger.infrastructure.ledger import Ledger, SaveListener, open_ledger
+from execledger.projections import ALL_PROJECTIONS, Projection, ProjectionRunner, ProjectionStore
+
+log = structlog.get_logger(__name__)
 
 
 def open_projections(
@@ -38,3 +41,55 @@ def ledger_and_projections(url: str | DatabaseUrl) -> Iterator[tuple[Ledger, Pro
             yield ledger, store
         finally:
             store.close()
+
+
+@contextmanager
+def following_projections(
+    ledger: Ledger, database: DatabaseUrl, *, poll_interval_seconds: float
+) -> Iterator[ProjectionRunner]:
+    """The read models follow the ledger while the engine works: each save's events are
+    applied right after it commits, in the saving thread (``catch_up_after_save``), and a
+    background thread polls for events other processes commit. On exit the runner stops
+    and catches up, so the read models hold every event."""
+    store = open_projections(database)
+    runner = ProjectionRunner(ledger, store)
+    runner.start_in_background(poll_interval_seconds=poll_interval_seconds)
+    listener = catch_up_after_save(runner)
+    ledger.add_save_listener(listener)
+    try:
+        yield runner
+    finally:
+        ledger.remove_save_listener(listener)
+        runner.stop()
+        try:
+            runner.catch_up()
+        finally:
+            store.close()
+
+
+def catch_up_after_save(runner: ProjectionRunner) -> SaveListener:
+    """The ledger's save listener for an in-process follower: apply the save's events at once,
+    in the saving thread and from memory (``ProjectionRunner.apply_saved``), so the read
+    models trail a save by the time it takes to fold and write its events, not by a thread
+    switch, a poll, or reading them back (a catch-up the background thread has under way is
+    waited for: it then has the CPU to itself).
+
+    The save has committed already, so a failure here must not fail it: the first is
+    logged, and from then on saves only wake the background follower, which meets the
+    same error and keeps it for the session's closing catch-up to raise.
+    """
+    failed = False
+
+    def listener(saved: Sequence[tuple[int, object]]) -> None:
+        nonlocal failed
+        if failed:
+            runner.wake()
+            return
+        try:
+            runner.apply_saved(saved)
+        except Exception as error:
+            failed = True
+            log.warning("projections.catch_up_failed", error=str(error))
+            runner.wake()
+
+    return listener

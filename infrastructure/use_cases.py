@@ -34,7 +34,6 @@ from execledger.infrastructure.bootstrap import (
     PreparedVenue,
     ReconcilingVenue,
     execution_session,
-    following_projections,
     order_leases,
     prepare_venue,
     resume_point,
@@ -47,7 +46,11 @@ from execledger.infrastructure.engine.session import ProgressCallback, SessionRe
 from execledger.infrastructure.idempotency import check_batch
 from execledger.infrastructure.leases import OrderLeases
 from execledger.infrastructure.ledger import Ledger, open_ledger
-from execledger.infrastructure.read_models import ledger_and_projections, open_projections
+from execledger.infrastructure.read_models import (
+    following_projections,
+    ledger_and_projections,
+    open_projections,
+)
 from execledger.infrastructure.read_only import readable_projections
 from execledger.infrastructure.report_use_cases import best_execution, order_event_records
 from execledger.infrastructure.settings import Settings

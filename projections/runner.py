@@ -92,6 +92,7 @@ class ProjectionRunner:
         self._projections = tuple(projections)
         self._batch_size = batch_size
         self._lock = threading.Lock()
+        self._following = threading.Lock()  # one catch-up of the serving models at a time
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._woken = threading.Event()
@@ -110,8 +111,29 @@ class ProjectionRunner:
     # ---- following ----------------------------------------------------------------
 
     def catch_up(self) -> int:
-        """Apply every event available now; the number of events newly applied."""
-        return self._catch_up(self._projections, None)
+        """Apply every event available now; the number of events newly applied.
+
+        One catch-up at a time: a second caller waits for the first, then reads what is
+        left (the engine's saving thread and the background follower both call this)."""
+        with self._following:
+            return self._catch_up(self._projections, None)
+
+    def apply_saved(self, saved: Sequence[tuple[int, Any]]) -> int:
+        """Apply events this process has just saved, (notification id, event) in log order,
+        as they are in memory (nothing read back or decoded), if the read models have
+        applied everything before the first of them; otherwise catch up from the log (other
+        processes' events came between). Events a projection has passed are skipped, as
+        always. The number of events newly applied."""
+        if not saved:
+            return 0
+        events = [Decoded(position, event, None, order_key(event.originator_id)) for position, event in saved]
+        with self._following:
+            with self._lock:
+                try:
+                    return self._apply(self._projections, False, events, events[0].position)
+                except Moved:
+                    pass  # behind the first of them (or a rebuild swapped in): read the log
+            return self._catch_up(self._projections, None)
 
     def process(self, notifications: Sequence[Notification]) -> int:
         """Apply one delivered batch (already-applied events are skipped)."""

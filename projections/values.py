@@ -10,6 +10,7 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
+import orjson
 from execledger.domain.ticks import tick_for
 
 #: Fields every event carries that are bookkeeping rather than business content.
@@ -60,9 +61,40 @@ def json_ready(value: Any) -> Any:
 
 
 def business_fields_json(event: object) -> str:
-    """The event's own fields as a JSON object (Decimals and times as strings)."""
+    """The event's own fields as a JSON object (Decimals and times as strings).
+
+    The text is ``json.dumps(fields, default=..., separators=(",", ":"), ensure_ascii=False)``;
+    orjson writes it (a third of the time) when every value is one whose text the two
+    encoders write alike, and the standard encoder otherwise (a float: orjson writes
+    ``1e16`` for ``1e+16``; a key that is not a string; what orjson refuses: an integer
+    past 64 bits, a lone surrogate).
+    """
     fields = {k: v for k, v in vars(event).items() if k not in BOOKKEEPING_FIELDS}
+    if all(_written_alike(value) for value in fields.values()):
+        try:
+            return _orjson_dumps(fields, default=_json_default, option=_PASS_TIMES).decode()
+        except orjson.JSONEncodeError:
+            pass
     return json.dumps(fields, default=_json_default, separators=(",", ":"), ensure_ascii=False)
+
+
+#: Types whose JSON text orjson writes as ``json.dumps`` does (times and Decimals go
+#: through ``_json_default`` in both).
+_ALIKE = frozenset({str, int, bool, type(None), Decimal, UUID, datetime})
+_PASS_TIMES = orjson.OPT_PASSTHROUGH_DATETIME
+_orjson_dumps = orjson.dumps
+
+
+def _written_alike(value: Any) -> bool:
+    """Whether orjson writes the value's JSON as ``json.dumps`` does, at any depth."""
+    kind = type(value)
+    if kind in _ALIKE:
+        return True
+    if kind is list or kind is tuple:
+        return all(_written_alike(item) for item in value)
+    if kind is dict:
+        return all(type(key) is str and _written_alike(item) for key, item in value.items())
+    return isinstance(value, Enum) and type(value.value) in (str, int)
 
 
 def _json_default(value: Any) -> Any:

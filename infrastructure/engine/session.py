@@ -19,7 +19,8 @@ from execledger.infrastructure.engine.broker_calls import BrokerCalls
 from execledger.infrastructure.engine.commit_group import CommitGroup, WriteAheadBroker
 from execledger.infrastructure.engine.quoting import QuoteFetcher
 from execledger.infrastructure.engine.retry import Retrier
-from execledger.infrastructure.engine.worker import OrderWorker, WorkerContext
+from execledger.infrastructure.engine.worker import OrderWorker
+from execledger.infrastructure.engine.worker_state import WorkerContext
 from execledger.infrastructure.errors import InfrastructureError
 from execledger.infrastructure.leases import OrderLeases
 from execledger.infrastructure.ledger import Ledger

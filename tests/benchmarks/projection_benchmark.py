@@ -27,7 +27,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from execledger.infrastructure.ledger import Ledger, open_ledger
-from execledger.infrastructure.read_models import ledger_and_projections, open_projections
+from execledger.infrastructure.read_models import (
+    catch_up_after_save,
+    ledger_and_projections,
+    open_projections,
+)
 from execledger.projections import ProjectionRunner, ProjectionStore, queries
 from execledger.projections.errors import UnknownOrderId
 from execledger.projections.order_status import TABLE as ORDER_STATUS
@@ -132,12 +136,20 @@ def reads_during_rebuild(db: str, ledger: Ledger, store: ProjectionStore, sample
 
 
 def lag_while_writing(ledger: Ledger, runner: ProjectionRunner, orders: int) -> dict[str, Any]:
-    """Save orders one at a time; time from each save until the follower committed it (its
-    store's transactions are probed: nothing polls the database). The follower is woken
-    by each save (as the engine's is) and otherwise polls every 50 ms."""
+    """Save orders one at a time; time from each save's commit until the follower committed it
+    (its store's transactions are probed: nothing polls the database). The follower follows
+    as ``execute``'s does: each save's events applied in the saving thread right after the
+    commit, and a background thread polling every 50 ms."""
     probe = AppliedProbe(runner.store)
     runner.start_in_background(poll_interval_seconds=0.05)
-    ledger.add_save_listener(runner.wake)
+    committed_at = [0.0]
+
+    def mark(saved: object) -> None:
+        committed_at[0] = time.monotonic()
+
+    follow = catch_up_after_save(runner)
+    ledger.add_save_listener(mark)  # first: the commit's time, before the follower applies it
+    ledger.add_save_listener(follow)
     saved: list[tuple[int, float]] = []
     base = (ledger.recorder.max_notification_id() or 0) + 10_000_000
     try:
@@ -145,13 +157,14 @@ def lag_while_writing(ledger: Ledger, runner: ProjectionRunner, orders: int) -> 
             order = worked_order(base + i, symbol=symbol_of(i), correlation_id="lag")
             recordings = ledger.save(order)
             target = recordings[-1].notification.id
-            saved.append((target, time.monotonic()))
+            saved.append((target, committed_at[0]))
             deadline = time.monotonic() + 30
             while not (probe.samples and probe.samples[-1][1] >= target) and time.monotonic() < deadline:
                 time.sleep(0.0005)
             time.sleep(0.01)
     finally:
-        ledger.remove_save_listener(runner.wake)
+        ledger.remove_save_listener(follow)
+        ledger.remove_save_listener(mark)
         runner.stop()
     lags = lags_ms(saved, probe.samples)
     return {"saves": orders, **percentiles([lag / 1000 for lag in lags]), "max_ms": round(max(lags), 3)}

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from execledger.infrastructure.ledger import Ledger, open_ledger
-from execledger.infrastructure.read_models import open_projections
+from execledger.infrastructure.read_models import catch_up_after_save, open_projections
 from execledger.projections import ALL_PROJECTIONS, ProjectionRunner, ProjectionStore
 from execledger.projections.projection import tables_of
 
@@ -162,3 +162,47 @@ def test_concurrent_writers_are_all_projected_exactly_once(
         assert status["version"] == ledger.order(status["order_id"]).version
     ProjectionRunner(ledger, store).rebuild()
     assert snapshot(store) == rows
+
+
+def test_saves_folded_from_memory_equal_a_rebuild_from_the_log(
+    ledger: Ledger, store: ProjectionStore
+) -> None:
+    """The engine's follower folds the events it just saved as they are in memory; a rebuild
+    decodes them from the log: every row of every read model is the same. (Nothing is read
+    back while the follower is current: the fast path is the one under test.)"""
+    runner = ProjectionRunner(ledger, store)
+    reads = []
+    read = runner._read
+    runner._read = lambda start: reads.append(start) or read(start)  # type: ignore[method-assign]
+    listener = catch_up_after_save(runner)
+    ledger.add_save_listener(listener)
+    try:
+        for start in range(0, 40, 10):
+            save_orders(ledger, range(start, start + 10))
+        for index in range(40, 48):
+            ledger.save(worked_order(index))
+    finally:
+        ledger.remove_save_listener(listener)
+    assert reads == []
+    followed = snapshot(store)
+    assert len(followed["order_timeline"]) == ledger.recorder.max_notification_id()
+    assert runner.rebuild() == ledger.recorder.max_notification_id()
+    assert snapshot(store) == followed
+
+
+def test_saves_after_events_from_elsewhere_are_read_from_the_log(
+    database_url: str, ledger: Ledger, store: ProjectionStore
+) -> None:
+    """When another writer's events came before this process's save, the follower is behind
+    the save's first event: it reads the log from where it is, and misses nothing."""
+    runner = ProjectionRunner(ledger, store)
+    listener = catch_up_after_save(runner)
+    ledger.add_save_listener(listener)
+    try:
+        with open_ledger(database_url) as elsewhere:
+            elsewhere.save(worked_order(1))
+        ledger.save(worked_order(2))
+    finally:
+        ledger.remove_save_listener(listener)
+    assert len(store.select(ALL_PROJECTIONS[0].state_table)) == 2
+    assert {s["lag"] for s in runner.status()} == {0}
