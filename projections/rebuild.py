@@ -14,10 +14,11 @@ up to it is applied in every partition.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections import Counter
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -160,7 +161,8 @@ def build_in_partitions(
     work: PartitionWork,
     opener: ReadSideOpener,
     batch_size: int,
-    progress: Callable[[int], None] | None,
+    progress: ProgressCallback | None,
+    ledger_position: int,
 ) -> int:
     """Build the generations in ``count`` worker processes, one per partition, then fold
     the partition rows back into each generation's own; the events passed."""
@@ -180,7 +182,7 @@ def build_in_partitions(
             process.start()
             sender.close()
             workers.append((process, receiver))
-        _wait_for(workers, store, building, progress)
+        _wait_for(workers, store, building, progress, ledger_position)
     finally:
         for started_process, started_receiver in workers:
             if started_process.is_alive():
@@ -230,7 +232,8 @@ def _wait_for(
     workers: Sequence[tuple[BaseProcess, Connection]],
     store: ProjectionStore,
     building: Sequence[ProjectionAt],
-    progress: Callable[[int], None] | None,
+    progress: ProgressCallback | None,
+    ledger_position: int,
 ) -> None:
     """Until every worker has reported; the first failure raises ``RebuildFailed``."""
     pending = {receiver: (index, process) for index, (process, receiver) in enumerate(workers)}
@@ -243,7 +246,8 @@ def _wait_for(
                 raise RebuildFailed(f"rebuild worker {index + 1} of {len(workers)} failed: {outcome}")
         if progress is not None:
             positions = store.positions()
-            progress(min(min(partition_positions(p.name, positions).values(), default=0) for p in building))
+            lowest = min(min(partition_positions(p.name, positions).values(), default=0) for p in building)
+            progress(lowest, max(lowest, ledger_position))  # (the ledger's end as the rebuild began)
 
 
 def _outcome(receiver: Connection, process: BaseProcess) -> str | None:
@@ -275,3 +279,17 @@ def _run_worker(
         sender.send(("done", applied))
     finally:
         sender.close()
+
+
+@contextmanager
+def collecting_nothing() -> Iterator[None]:
+    """The cyclic garbage collector off for a rebuild's run of batches: they allocate many
+    short-lived dicts and no cycles, and it would walk the whole growing heap again and again."""
+    collecting = gc.isenabled()
+    if collecting:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()

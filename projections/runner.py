@@ -21,42 +21,27 @@ rolled-back insert is permanent and safe to pass.
 
 from __future__ import annotations
 
-import gc
-import os
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from eventsourcing.persistence import Notification
-from execledger.domain.order_events import OrderEvent, Requested
+from execledger.domain.order_events import OrderEvent
 from execledger.projections import generation, poison
 from execledger.projections import rebuild as rebuilding
 from execledger.projections.decoding import Decoded, EventDecoder, RawEvent, order_key
+from execledger.projections.folding import FoldFailed, RowCache, fold_into, reason
 from execledger.projections.generation import Generations, ProjectionAt
 from execledger.projections.partition import Partition
-from execledger.projections.poison import Undecodable, describe
+from execledger.projections.poison import Undecodable
 from execledger.projections.projection import Projection, tables_of
 from execledger.projections.rebuild import ProgressCallback, ReadSideOpener
 from execledger.projections.registry import ALL_PROJECTIONS, select_projections
-from execledger.projections.schema import Row
 from execledger.projections.staged import Moved, staged
 from execledger.projections.store import BatchTransaction, ProjectionStore
 
 DEFAULT_BATCH_SIZE = 2000
-#: Rows of one projection kept between batches; past this the cache starts again.
-CACHE_ROWS = 10_000
-
-
-class FoldFailed(Exception):
-    """A projection's fold raised on an event (the batch is then applied event by event)."""
-
-    def __init__(self, projection: str, error: Exception) -> None:
-        super().__init__(f"{projection}: {describe(error)}")
-
-
-def _reason(error: BaseException) -> str:
-    return str(error) if isinstance(error, FoldFailed) else describe(error)
 
 
 class FollowedLedger(Protocol):
@@ -100,8 +85,7 @@ class ProjectionRunner:
         self._decoder = EventDecoder(ledger.mapper)
         self._events_table = store.events_table_of(ledger.recorder)
         self._refusals: tuple[type[BaseException], ...] = (FoldFailed, *store.refusals)
-        self._caches: dict[str, dict[Any, Row]] = {}
-        self._cached_at: dict[str, int] = {}
+        self._cache = RowCache()
 
     @property
     def store(self) -> ProjectionStore:
@@ -192,24 +176,29 @@ class ProjectionRunner:
         reads and followers keep using the serving one; once it has caught up, one
         transaction makes it serve and drops the old one. A rebuild that fails or is
         killed leaves the serving generation as it was; the next ``rebuild`` resumes it.
-        With ``processes`` > 1 and an ``opener`` (of a ledger and store on the same
-        database, for the workers), at least ``threshold`` events to apply are split by
-        order across that many processes (see ``rebuild``). Returns the number of events
-        the new generation passed in this call.
+        With ``processes`` > 1 and an ``opener`` (the workers' ledger and store), at least
+        ``threshold`` events to apply are split by order across processes (see ``rebuild``).
+        Returns the number of events the new generation passed in this call.
         """
         chosen = tuple(p for p in select_projections(names) if p in self._projections)
         with self._lock:
             building = rebuilding.begin_generation(self._store, chosen)
-        count = None
-        if opener is not None:
-            position = self.ledger_position()
-            count = rebuilding.partitions_wanted(self._store, building, processes, position, threshold)
+        position = self.ledger_position()
+        count = rebuilding.partitions_wanted(self._store, building, processes, position, threshold)
         applied = 0
-        with _collecting_nothing(), self._store.bulk_loading():
+        with rebuilding.collecting_nothing(), self._store.bulk_loading():
             if count is not None and opener is not None:
-                report = None if progress_callback is None else self._reporter(progress_callback)
+                from execledger.projections.partition_worker import work_on_partition  # imports this
+
                 applied += rebuilding.build_in_partitions(
-                    self._store, building, count, _work_on_partition, opener, self._batch_size, report
+                    self._store,
+                    building,
+                    count,
+                    work_on_partition,
+                    opener,
+                    self._batch_size,
+                    progress_callback,
+                    position,
                 )
             applied += self._catch_up(chosen, progress_callback, building=True)
         with self._lock:
@@ -228,25 +217,18 @@ class ProjectionRunner:
         events behind the ledger, events set aside as poison."""
         return rebuilding.status(self._store, self._projections, self.ledger_position())
 
-    def _reporter(self, progress: ProgressCallback) -> Callable[[int], None]:
-        return lambda position: progress(position, self.ledger_position())
-
     def _swap(self, projections: Sequence[Projection]) -> bool:
         with self._lock:
             swapped = rebuilding.swap(self._store, projections)
         if swapped:
-            self._forget()
+            self._cache.forget()
         return swapped
 
-    def _work_partition(self, parent: int) -> int:
-        """A rebuild worker's part: its partition of the generation being built, to the end."""
-
-        def check_parent(_position: int, _ledger_position: int) -> None:
-            if os.getppid() != parent:
-                raise rebuilding.RebuildFailed("the rebuild that started this worker has ended")
-
-        with _collecting_nothing(), self._store.bulk_loading():
-            return self._catch_up(self._projections, check_parent, building=True)
+    def rebuild_partition(self, progress: ProgressCallback) -> int:
+        """A rebuild worker's part (``partition_worker``): its partition of the generation
+        being built, to the end of the log."""
+        with rebuilding.collecting_nothing(), self._store.bulk_loading():
+            return self._catch_up(self._projections, progress, building=True)
 
     def _placed(
         self, projections: Sequence[Projection], generations: Mapping[str, Generations], building: bool
@@ -328,7 +310,7 @@ class ProjectionRunner:
             try:
                 applied += self._apply_batch(projections, building, [decoded], start)
             except self._refusals as error:
-                applied += self._set_aside(projections, building, decoded, _reason(error))
+                applied += self._set_aside(projections, building, decoded, reason(error))
         if through is not None:
             self._apply_batch(projections, building, [], start, through)
         return applied
@@ -353,9 +335,9 @@ class ProjectionRunner:
                     raise Moved  # read from past a tracked position (a swap happened): read again
                 for projection in placed:
                     position = positions.get(projection.name, 0)
-                    cache = self._cache_for(projection.name, position)
+                    cache = self._cache.rows(projection.name, position)
                     fresh = [d for d in order_events if d.position > position]
-                    _fold_into(tx, projection, fresh, cache)
+                    fold_into(tx, projection, fresh, cache)
                     tx.upsert(
                         poison.TABLE,
                         [
@@ -372,11 +354,11 @@ class ProjectionRunner:
                     )
                     if last > position:
                         tx.set_position(projection.name, last)
-                        self._cached_at[projection.name] = last
+                        self._cache.committed(projection.name, last)
                     else:
-                        self._cached_at[projection.name] = position
+                        self._cache.committed(projection.name, position)
         except BaseException:
-            self._forget()  # folds may have changed cached rows the rollback undid
+            self._cache.forget()  # folds may have changed cached rows the rollback undid
             raise
         return sum(1 for d in events if d.position > lowest)
 
@@ -400,90 +382,3 @@ class ProjectionRunner:
                 tx.upsert(poison.TABLE, [row])
                 tx.set_position(projection.name, decoded.position)
         return 1 if behind else 0
-
-    # ---- the per-projection row cache -------------------------------------------------
-
-    def _cache_for(self, name: str, position: int) -> dict[Any, Row]:
-        """The rows this runner last committed for the projection, if still current.
-
-        Only a batch that commits tracking writes the projections' rows, so while the
-        tracked position is the one this runner committed, nobody else changed them.
-        """
-        cache = self._caches.get(name)
-        if cache is None or self._cached_at.get(name) != position or len(cache) > CACHE_ROWS:
-            cache = self._caches[name] = {}
-        return cache
-
-    def _forget(self) -> None:
-        self._caches.clear()
-        self._cached_at.clear()
-
-
-def _fold_into(
-    tx: BatchTransaction, projection: Projection, events: list[Decoded], states: dict[Any, Row]
-) -> None:
-    """Fold the batch's events into the projection's rows (``states``: cached rows by key)."""
-    if not events:
-        return
-    # An order's first event (Requested) comes before its others in the log, so if the
-    # batch's first fresh event of an order is its Requested, nothing of the order was
-    # applied and there is no row to load: load only the rows of orders that began
-    # before the batch and are not cached.
-    missing: dict[Any, Any] = {}
-    for d in events:
-        key = d.key
-        if key not in states and key not in missing:
-            missing[key] = None if isinstance(d.event, Requested) else d.event.originator_id
-    wanted = [order_id for order_id in missing.values() if order_id is not None]
-    if wanted:
-        for order_id, row in tx.load(projection.state_table, wanted).items():
-            states[order_key(order_id)] = row  # fresh dicts: ours to update
-    changed: dict[Any, Row] = {}
-    appended = []
-    fold = projection.fold
-    wants_fields = projection.log_table is not None
-    for position, event, fields_json, key in events:
-        state = states.get(key)
-        if state is None:
-            if not isinstance(event, Requested):
-                continue  # an order whose creation this projection never saw
-        elif event.originator_version <= state["version"]:
-            continue  # already applied
-        try:
-            if wants_fields:
-                state, log_row = fold(state, event, position, fields_json)
-            else:
-                state, log_row = fold(state, event, position)
-        except Exception as error:  # a fold is pure: this event fails alike every time
-            raise FoldFailed(projection.name, error) from error
-        states[key] = changed[key] = state
-        if log_row is not None:
-            appended.append(log_row)
-    tx.upsert(projection.state_table, list(changed.values()))
-    if projection.log_table is not None:
-        tx.insert(projection.log_table, appended)
-
-
-@contextmanager
-def _collecting_nothing() -> Iterator[None]:
-    """The cyclic garbage collector off for a rebuild's run of batches: they allocate many
-    short-lived dicts and no cycles, and it would walk the whole growing heap again and again."""
-    collecting = gc.isenabled()
-    if collecting:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
-
-
-def _work_on_partition(
-    opener: ReadSideOpener, names: tuple[str, ...], index: int, count: int, batch_size: int, parent: int
-) -> int:
-    """A rebuild worker process's body: partition ``index`` of ``count`` of the named
-    projections' generation being built, on its own ledger and store (``opener``)."""
-    with opener() as (ledger, store):
-        partition = Partition(index, count)
-        runner = ProjectionRunner(ledger, store, select_projections(names), batch_size, partition=partition)
-        return runner._work_partition(parent)
