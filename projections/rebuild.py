@@ -29,7 +29,7 @@ from execledger.projections.errors import ProjectionError
 from execledger.projections.generation import Generations, ProjectionAt
 from execledger.projections.partition import partition_count, partition_positions
 from execledger.projections.projection import Projection, tables_of
-from execledger.projections.store import ProjectionStore
+from execledger.projections.store import ProjectionStore, StoreTransaction
 
 #: Fewer events to apply than this: one process (a worker's start-up costs 1-2 s of imports).
 PARTITION_THRESHOLD = 200_000
@@ -189,7 +189,7 @@ def build_in_partitions(
                 started_process.terminate()
             started_process.join(STOP_SECONDS)
             started_receiver.close()
-    return _merge_partitions(store, building) - started
+    return merge_partitions(store, building) - started
 
 
 def _start_partitions(store: ProjectionStore, building: Sequence[ProjectionAt], count: int) -> int:
@@ -211,17 +211,19 @@ def _start_partitions(store: ProjectionStore, building: Sequence[ProjectionAt], 
     return min(lowest, default=0)
 
 
-def _merge_partitions(store: ProjectionStore, building: Sequence[ProjectionAt]) -> int:
-    """One transaction: each generation's position becomes its lowest partition's, and the
-    partition rows go; the lowest position of all."""
+def merge_partitions(store: ProjectionStore, building: Sequence[ProjectionAt]) -> int:
+    """One transaction: each generation's position becomes its lowest partition's (if it has
+    partition rows), and the partition rows go; the lowest position of all."""
     with store.transaction() as tx:
         positions = tx.positions()
         return min((_merge(tx, placed, positions) for placed in building), default=0)
 
 
-def _merge(tx: Any, placed: ProjectionAt, positions: dict[str, int]) -> int:
+def _merge(tx: StoreTransaction, placed: ProjectionAt, positions: dict[str, int]) -> int:
     parts = partition_positions(placed.name, positions)
-    lowest = min(parts.values(), default=positions.get(placed.name, 0))
+    if not parts:
+        return positions.get(placed.name, 0)
+    lowest = min(parts.values())
     tx.set_position(placed.name, lowest)
     for name in parts:
         tx.forget(name)

@@ -200,6 +200,8 @@ class ProjectionRunner:
                     progress_callback,
                     position,
                 )
+            else:  # partition rows a killed rebuild left, if any, resumed in this process
+                rebuilding.merge_partitions(self._store, building)
             applied += self._catch_up(chosen, progress_callback, building=True)
         with self._lock:
             # The secondary indexes (and the timeline's key), built once over all the rows.
