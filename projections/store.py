@@ -122,8 +122,8 @@ class ProjectionStore(Protocol):
 
     def wake_on_commits(self, wake: Callable[[], None]) -> bool:
         """Call ``wake`` whenever a ledger, in any process, commits events to this database,
-        until ``close``; False if the backend cannot tell (SQLite: followers in other
-        processes then poll; in-process ones are woken by the ledger itself)."""
+        until ``close`` (PostgreSQL: LISTEN for the ledgers' NOTIFY; SQLite: the file's data
+        version, checked every few milliseconds); False if the backend cannot tell."""
         ...
 
     def bulk_loading(self) -> AbstractContextManager[None]:
