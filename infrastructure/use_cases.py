@@ -225,7 +225,7 @@ def follow_projections(
     for the ledgers' NOTIFY; SQLite: the file's data version, checked every few
     milliseconds) and otherwise every ``poll_interval_seconds``."""
     with projection_runner(settings) as runner:
-        runner.store.wake_on_commits(runner.wake)
+        runner.store.wake_on_commits(runner.ledger.recorder, runner.wake)
         with suppress(KeyboardInterrupt):
             runner.run_forever(poll_interval_seconds, stop or threading.Event())
         return runner.status()

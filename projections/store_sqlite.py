@@ -364,7 +364,7 @@ class SQLiteProjectionStore:
                 )
             return self._reader.execute(sql, (start, limit)).fetchall()
 
-    def wake_on_commits(self, wake: Callable[[], None]) -> bool:
+    def wake_on_commits(self, recorder: Any, wake: Callable[[], None]) -> bool:
         """Call ``wake`` within milliseconds of any commit to the file by another connection
         (``sqlite_commits.CommitWatcher``: SQLite has no channel between processes), until
         ``close``."""

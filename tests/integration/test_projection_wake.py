@@ -40,7 +40,7 @@ def test_another_process_save_wakes_a_follower(database_url: str, store: Project
     the file's data version every few milliseconds."""
     with open_ledger(database_url) as follower_ledger, open_ledger(database_url) as writer:
         runner = ProjectionRunner(follower_ledger, store)  # nothing links the writer to it but the database
-        assert store.wake_on_commits(runner.wake) is True
+        assert store.wake_on_commits(follower_ledger.recorder, runner.wake) is True
         runner.start_in_background(poll_interval_seconds=30)
         try:
             time.sleep(0.2)
