@@ -2,6 +2,9 @@
 
 Commands check the state first and raise ``IllegalTransition`` (recording nothing)
 when they do not apply; then they trigger one event, whose ``apply`` changes state.
+The state is domain.order_state, the checks domain.order_guards, the fill commands
+domain.order_fills (their arithmetic domain.fills); the class stays here, since every
+stored event names it by its topic ``execledger.domain.order:SmartOrder``.
 """
 
 from __future__ import annotations
@@ -16,24 +19,19 @@ from eventsourcing.utils import get_topic
 from execledger.domain import order_events as ev
 from execledger.domain.chain import GENESIS_HASH, seal_fields
 from execledger.domain.config import ExecutionConfig
-from execledger.domain.errors import (
-    BrokerOrderOverfill,
-    DomainError,
-    IllegalTransition,
-    Overfill,
-    UnknownPlacement,
-)
+from execledger.domain.fills import inferred_execution_id
 from execledger.domain.ids import ClientOrderId, order_id_for
-from execledger.domain.lifecycle import ZERO
-from execledger.domain.order_state import OrderState
-from execledger.domain.placement import AcceptedPlacement, Placement
+from execledger.domain.order_fills import FillCommands
+from execledger.domain.order_guards import aware
 from execledger.domain.policy_version import CONFIG_SCHEMA_VERSION, POLICY_VERSION
 from execledger.domain.requests import OrderRequest
 from execledger.domain.status import IDLE_STATUSES, LIVE_STATUSES, OrderStatus
 from execledger.domain.types import OrderType, Quote, TimeInForce
 
+__all__ = ["SmartOrder", "inferred_execution_id"]  # the latter: where callers have found it
 
-class SmartOrder(OrderState, Aggregate):
+
+class SmartOrder(FillCommands, Aggregate):
     """One smart order: its request, its broker orders, its fills and its decisions.
 
     Its state (domain.order_state) is set by the events' ``apply``; no class-level field
@@ -57,7 +55,7 @@ class SmartOrder(OrderState, Aggregate):
             "policy_version": POLICY_VERSION,
             "config_schema_version": CONFIG_SCHEMA_VERSION,
             "correlation_id": request.correlation_id,
-            "occurred_at": _aware(occurred_at),
+            "occurred_at": aware(occurred_at),
             "previous_hash": GENESIS_HASH,
         }
         timestamp = ev.Requested.create_timestamp()
@@ -87,7 +85,7 @@ class SmartOrder(OrderState, Aggregate):
         timestamp = event_class.create_timestamp()
         kwargs.update(
             correlation_id=self.correlation_id,
-            occurred_at=max(_aware(kwargs["occurred_at"]), self.last_event_at),
+            occurred_at=max(aware(kwargs["occurred_at"]), self.last_event_at),
             previous_hash=self.head_hash,
             timestamp=timestamp,
         )
@@ -308,188 +306,6 @@ class SmartOrder(OrderState, Aggregate):
             occurred_at=occurred_at,
         )
 
-    def record_fill(
-        self,
-        client_order_id: str,
-        *,
-        execution_id: str,
-        quantity: Decimal,
-        price: Decimal,
-        broker_order_id: str,
-        occurred_at: datetime,
-        executed_at: datetime | None = None,
-        broker_filled_quantity: Decimal | None = None,
-    ) -> bool:
-        """Record a fill; False (and nothing recorded) if it is already in the ledger.
-
-        ``executed_at`` is the venue's time of the execution (default: ``occurred_at``);
-        ``occurred_at`` is when the ledger learnt of it. ``broker_filled_quantity`` is the
-        broker order's cumulative filled quantity after this execution, when the report
-        carries it: a fill the ledger already holds as inferred (``record_broker_fills``)
-        is then not recorded twice, only the part the ledger does not hold yet.
-        Raises Overfill (BrokerOrderOverfill) when the fill would take the order (its
-        broker order) past its quantity: ``record_overfill`` records such a fill.
-        """
-        new = self._new_quantity(client_order_id, execution_id, quantity, price, broker_filled_quantity)
-        if new is None:
-            return False
-        quantity = new
-        excess = self._excess(client_order_id, quantity)
-        if excess is not None:
-            raise excess
-        self._trigger_fill(
-            client_order_id, execution_id, quantity, price, broker_order_id, executed_at, occurred_at, False
-        )
-        return True
-
-    def record_overfill(
-        self,
-        client_order_id: str,
-        *,
-        execution_id: str,
-        quantity: Decimal,
-        price: Decimal,
-        broker_order_id: str,
-        occurred_at: datetime,
-        executed_at: datetime | None = None,
-        broker_filled_quantity: Decimal | None = None,
-        inferred: bool = False,
-    ) -> bool:
-        """Record a fill the broker made past the order's (or its broker order's) quantity,
-        then the breach (Overfilled). The ledger holds what the broker did; the engine
-        stops working the order. IllegalTransition if the fill is not an overfill."""
-        new = self._new_quantity(client_order_id, execution_id, quantity, price, broker_filled_quantity)
-        if new is None:
-            return False
-        quantity = new
-        excess = self._excess(client_order_id, quantity)
-        self._require("record an overfill of", excess is not None, "the fill does not overfill")
-        venue_time = executed_at
-        self._trigger_fill(
-            client_order_id, execution_id, quantity, price, broker_order_id, venue_time, occurred_at, inferred
-        )
-        broker_order = self.lifecycle.broker_orders[client_order_id]
-        self.trigger_event(
-            ev.Overfilled,
-            client_order_id=client_order_id,
-            broker_order_id=broker_order_id,
-            execution_id=execution_id,
-            order_quantity=self.quantity,
-            filled_quantity=self.filled_quantity,
-            broker_order_quantity=broker_order.quantity,
-            broker_order_filled=broker_order.filled,
-            reason=str(excess),
-            occurred_at=occurred_at,
-        )
-        return True
-
-    def record_broker_fills(
-        self,
-        client_order_id: str,
-        *,
-        broker_order_id: str,
-        filled_quantity: Decimal,
-        average_price: Decimal | None,
-        occurred_at: datetime,
-    ) -> bool:
-        """Reconcile with the broker's cumulative view of one broker order.
-
-        If the broker has filled more than the ledger holds, the difference is recorded as
-        one inferred fill: execution id ``inferred:<broker order id>:<cumulative>``, priced
-        so that the broker order's average matches the broker's. Returns True when a fill
-        was recorded (an overfill is recorded with its breach).
-        """
-        if client_order_id not in self.placements:
-            raise UnknownPlacement(f"order {self.id} never sent {client_order_id}")
-        held = self.lifecycle.broker_orders[client_order_id].filled
-        missing = filled_quantity - held
-        if missing <= 0:
-            return False
-        if average_price is None or average_price <= 0:
-            raise DomainError(f"broker order {broker_order_id} filled {filled_quantity} without a price")
-        price = (average_price * filled_quantity - self.broker_notional.get(client_order_id, ZERO)) / missing
-        if price <= 0:
-            price = average_price  # the broker's average is rounded; never a non-positive price
-        execution_id = inferred_execution_id(broker_order_id, filled_quantity)
-        if self._excess(client_order_id, missing) is not None:
-            return self.record_overfill(
-                client_order_id,
-                execution_id=execution_id,
-                quantity=missing,
-                price=price,
-                broker_order_id=broker_order_id,
-                occurred_at=occurred_at,
-                inferred=True,
-            )
-        self._trigger_fill(
-            client_order_id, execution_id, missing, price, broker_order_id, None, occurred_at, True
-        )
-        return True
-
-    def _new_quantity(
-        self,
-        client_order_id: str,
-        execution_id: str,
-        quantity: Decimal,
-        price: Decimal,
-        broker_filled_quantity: Decimal | None,
-    ) -> Decimal | None:
-        """The part of a reported fill the ledger does not hold yet (None: it holds all)."""
-        if execution_id in self.execution_ids:
-            return None
-        if client_order_id not in self.placements:
-            raise UnknownPlacement(f"order {self.id} never sent {client_order_id}")
-        if quantity <= 0 or price <= 0:
-            raise DomainError("fill quantity and price must be positive")
-        if broker_filled_quantity is None:
-            return quantity
-        uncovered = broker_filled_quantity - self.lifecycle.broker_orders[client_order_id].filled
-        if uncovered <= 0:
-            return None
-        return min(quantity, uncovered)
-
-    def _excess(self, client_order_id: str, quantity: Decimal) -> Overfill | None:
-        """The overfill a fill of ``quantity`` on ``client_order_id`` would be, if any."""
-        broker_order = self.lifecycle.broker_orders[client_order_id]
-        if broker_order.filled + quantity > broker_order.quantity:
-            return BrokerOrderOverfill(
-                f"a fill of {quantity} would take broker order {client_order_id} "
-                f"from {broker_order.filled} past its quantity {broker_order.quantity}"
-            )
-        if self.filled_quantity + quantity > self.quantity:
-            return Overfill(
-                f"a fill of {quantity} would take the order from {self.filled_quantity} "
-                f"past its quantity {self.quantity}"
-            )
-        return None
-
-    def _trigger_fill(
-        self,
-        client_order_id: str,
-        execution_id: str,
-        quantity: Decimal,
-        price: Decimal,
-        broker_order_id: str,
-        executed_at: datetime | None,
-        occurred_at: datetime,
-        inferred: bool,
-    ) -> None:
-        filled = self.filled_quantity + quantity
-        event_class = ev.Filled if filled >= self.quantity else ev.PartiallyFilled
-        self.trigger_event(
-            event_class,
-            client_order_id=client_order_id,
-            broker_order_id=broker_order_id,
-            execution_id=execution_id,
-            quantity=quantity,
-            price=price,
-            filled_quantity=filled,
-            remaining_quantity=self.quantity - filled,
-            executed_at=_aware(executed_at or occurred_at),
-            inferred=inferred,
-            occurred_at=occurred_at,
-        )
-
     def request_cancel(self, reason: str, *, occurred_at: datetime) -> None:
         """Record the intent to cancel the working broker order."""
         live = self._working_placement("cancel", self.status in LIVE_STATUSES)
@@ -559,44 +375,3 @@ class SmartOrder(OrderState, Aggregate):
         self.trigger_event(
             ev.Failed, reason=reason, refused_quotes=list(refused_quotes), occurred_at=occurred_at
         )
-
-    # ---- guards -------------------------------------------------------------------------
-
-    def _require(self, command: str, condition: bool, detail: str = "") -> None:
-        if not condition:
-            raise IllegalTransition(command, self.status.value, detail)
-
-    def _require_active(self, command: str) -> None:
-        self._require(command, not self.status.is_terminal, "the order is closed")
-
-    def _require_pending(self, client_order_id: str, command: str) -> None:
-        if client_order_id not in self.placements:
-            raise UnknownPlacement(f"order {self.id} never sent {client_order_id}")
-        pending = self.status is OrderStatus.PENDING_NEW
-        self._require(command, pending and self.live_client_order_id == client_order_id)
-
-    def _working_placement(self, command: str, allowed: bool) -> AcceptedPlacement:
-        """The live placement, which the broker has accepted; IllegalTransition otherwise."""
-        live = self.live_placement
-        self._require(command, allowed and live is not None, "not working")
-        assert live is not None
-        broker_order_id = live.broker_order_id
-        self._require(command, broker_order_id is not None, "the broker has not accepted it yet")
-        assert broker_order_id is not None
-        return AcceptedPlacement(live, broker_order_id)
-
-    def _cancel_target(self) -> Placement:
-        if self.cancel_pending_for is None:
-            raise IllegalTransition("reject a cancel of", self.status.value, "no cancel pending")
-        return self.placements[self.cancel_pending_for]
-
-
-def _aware(moment: datetime) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise DomainError("occurred_at must be timezone-aware")
-    return moment
-
-
-def inferred_execution_id(broker_order_id: str, cumulative: Decimal) -> str:
-    """The execution id of a fill inferred from a broker order's cumulative quantity."""
-    return f"inferred:{broker_order_id}:{cumulative.normalize():f}"
