@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypedDict, TypeVar, Unpack
 
 from execledger.domain.types import OrderType, Quote, Side, TimeInForce
 from pydantic import BaseModel, ConfigDict
@@ -71,29 +71,24 @@ class OrderUpdate(BaseModel):
     at: datetime
 
 
+class PlacementFields(TypedDict):
+    """What every placement sends, whatever its type. The Broker's ``place_limit`` and
+    ``place_market`` take it as keywords (``**order``): declared once here, not in each
+    implementation, while callers (and the fakes the tests wrap) keep keyword calls."""
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    quantity: Decimal
+    time_in_force: TimeInForce
+
+
 class Broker(Protocol):
     """Where broker orders go. Every method may raise BrokerError subclasses."""
 
-    async def place_limit(
-        self,
-        *,
-        client_order_id: str,
-        symbol: str,
-        side: Side,
-        quantity: Decimal,
-        limit_price: Decimal,
-        time_in_force: TimeInForce,
-    ) -> BrokerOrder: ...
+    async def place_limit(self, *, limit_price: Decimal, **order: Unpack[PlacementFields]) -> BrokerOrder: ...
 
-    async def place_market(
-        self,
-        *,
-        client_order_id: str,
-        symbol: str,
-        side: Side,
-        quantity: Decimal,
-        time_in_force: TimeInForce,
-    ) -> BrokerOrder: ...
+    async def place_market(self, **order: Unpack[PlacementFields]) -> BrokerOrder: ...
 
     async def cancel(self, broker_order_id: str) -> BrokerOrder: ...
 

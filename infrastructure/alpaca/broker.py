@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TypeVar
+from typing import TypeVar, Unpack
 
 import structlog
 from alpaca.trading.client import TradingClient
@@ -26,15 +26,13 @@ from alpaca.trading.requests import (
     MarketOrderRequest,
     ReplaceOrderRequest,
 )
-from execledger.domain.types import Side, TimeInForce
 from execledger.infrastructure.alpaca.calls import AlpacaRefusal, call, call_idempotent
 from execledger.infrastructure.alpaca.settings import AlpacaSettings
 from execledger.infrastructure.alpaca.trade_stream import TradeUpdateFeed
 from execledger.infrastructure.alpaca.translation import (
     broker_order,
+    wire_order,
     wire_price,
-    wire_side,
-    wire_time_in_force,
 )
 from execledger.infrastructure.errors import (
     BrokerError,
@@ -43,7 +41,7 @@ from execledger.infrastructure.errors import (
     OrderRejected,
     TransientBrokerError,
 )
-from execledger.infrastructure.ports import BrokerOrder, BrokerOrderStatus, OrderUpdate
+from execledger.infrastructure.ports import BrokerOrder, BrokerOrderStatus, OrderUpdate, PlacementFields
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
@@ -71,45 +69,15 @@ class AlpacaBroker:
 
     # -- placements ------------------------------------------------------------------
 
-    async def place_limit(
-        self,
-        *,
-        client_order_id: str,
-        symbol: str,
-        side: Side,
-        quantity: Decimal,
-        limit_price: Decimal,
-        time_in_force: TimeInForce,
-    ) -> BrokerOrder:
+    async def place_limit(self, *, limit_price: Decimal, **order: Unpack[PlacementFields]) -> BrokerOrder:
         """A limit order under our client order id (its price checked on tick, sent once)."""
-        request = LimitOrderRequest(
-            symbol=symbol,
-            qty=float(quantity),
-            side=wire_side(side),
-            time_in_force=wire_time_in_force(time_in_force),
-            limit_price=wire_price(limit_price),
-            client_order_id=client_order_id,
-        )
-        return await self._place(client_order_id, lambda: self._trading.submit_order(request))
+        request = LimitOrderRequest(**wire_order(order), limit_price=wire_price(limit_price))
+        return await self._place(order["client_order_id"], lambda: self._trading.submit_order(request))
 
-    async def place_market(
-        self,
-        *,
-        client_order_id: str,
-        symbol: str,
-        side: Side,
-        quantity: Decimal,
-        time_in_force: TimeInForce,
-    ) -> BrokerOrder:
+    async def place_market(self, **order: Unpack[PlacementFields]) -> BrokerOrder:
         """A market order under our client order id."""
-        request = MarketOrderRequest(
-            symbol=symbol,
-            qty=float(quantity),
-            side=wire_side(side),
-            time_in_force=wire_time_in_force(time_in_force),
-            client_order_id=client_order_id,
-        )
-        return await self._place(client_order_id, lambda: self._trading.submit_order(request))
+        request = MarketOrderRequest(**wire_order(order))
+        return await self._place(order["client_order_id"], lambda: self._trading.submit_order(request))
 
     async def replace(
         self,

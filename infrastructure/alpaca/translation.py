@@ -8,6 +8,7 @@ read through ``str`` so that no float reaches the domain.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from alpaca.data.models import Quote as AlpacaQuote
 from alpaca.trading.enums import OrderSide
@@ -16,7 +17,13 @@ from alpaca.trading.models import Order, TradeUpdate
 from execledger.domain.ticks import tick_for
 from execledger.domain.types import OrderType, Quote, QuoteSource, Side, TimeInForce
 from execledger.infrastructure.errors import BrokerError, OrderRejected
-from execledger.infrastructure.ports import BrokerOrder, BrokerOrderStatus, Execution, OrderUpdate
+from execledger.infrastructure.ports import (
+    BrokerOrder,
+    BrokerOrderStatus,
+    Execution,
+    OrderUpdate,
+    PlacementFields,
+)
 
 #: Alpaca statuses in which the order can still fill.
 _OPEN = frozenset(
@@ -69,6 +76,18 @@ def wire_side(side: Side) -> OrderSide:
 
 def wire_time_in_force(time_in_force: TimeInForce) -> AlpacaTimeInForce:
     return AlpacaTimeInForce(time_in_force.value.lower())
+
+
+def wire_order(order: PlacementFields) -> dict[str, Any]:
+    """The fields every Alpaca order request carries, from a placement's (the quantity as
+    a float only here, at alpaca-py's boundary)."""
+    return {
+        "symbol": order["symbol"],
+        "qty": float(order["quantity"]),
+        "side": wire_side(order["side"]),
+        "time_in_force": wire_time_in_force(order["time_in_force"]),
+        "client_order_id": order["client_order_id"],
+    }
 
 
 def status_of(alpaca_status: str, filled: Decimal) -> BrokerOrderStatus:

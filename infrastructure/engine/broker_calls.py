@@ -17,7 +17,7 @@ from execledger.domain.placement import Placement
 from execledger.domain.types import OrderType, TimeInForce
 from execledger.infrastructure.engine.retry import Retrier
 from execledger.infrastructure.errors import BrokerOrderNotFound, BrokerUnavailable, CancelRejected
-from execledger.infrastructure.ports import Broker, BrokerOrder, BrokerOrderStatus
+from execledger.infrastructure.ports import Broker, BrokerOrder, BrokerOrderStatus, PlacementFields
 
 log = structlog.get_logger(__name__)
 #: Broker statuses in which a broker order can no longer fill.
@@ -48,29 +48,19 @@ class BrokerCalls:
         """Send ``placement``. OrderRejected: the broker refused it; BrokerUnavailable:
         no answer (it may or may not be at the broker: look it up)."""
         broker = self._broker
+        fields = PlacementFields(
+            client_order_id=placement.client_order_id,
+            symbol=order.symbol,
+            side=order.side,
+            quantity=placement.quantity,
+            time_in_force=TimeInForce.DAY,
+        )
         if placement.order_type is OrderType.MARKET:
-            return await self._retrier.call(
-                "place_market",
-                lambda: broker.place_market(
-                    client_order_id=placement.client_order_id,
-                    symbol=order.symbol,
-                    side=order.side,
-                    quantity=placement.quantity,
-                    time_in_force=TimeInForce.DAY,
-                ),
-            )
+            return await self._retrier.call("place_market", lambda: broker.place_market(**fields))
         limit_price: Decimal | None = placement.limit_price
         assert limit_price is not None
         return await self._retrier.call(
-            "place_limit",
-            lambda: broker.place_limit(
-                client_order_id=placement.client_order_id,
-                symbol=order.symbol,
-                side=order.side,
-                quantity=placement.quantity,
-                limit_price=limit_price,
-                time_in_force=TimeInForce.DAY,
-            ),
+            "place_limit", lambda: broker.place_limit(limit_price=limit_price, **fields)
         )
 
     async def cancel(self, broker_order_id: str) -> CancelAnswer:

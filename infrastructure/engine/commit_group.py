@@ -15,15 +15,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, Unpack
 from uuid import UUID
 
 from eventsourcing.persistence import RecordConflictError
 from execledger.domain.order import SmartOrder
-from execledger.domain.types import Side, TimeInForce
 from execledger.infrastructure.errors import ConcurrentUpdate
 from execledger.infrastructure.ledger import Ledger
-from execledger.infrastructure.ports import Broker, BrokerOrder, OrderUpdate
+from execledger.infrastructure.ports import Broker, BrokerOrder, OrderUpdate, PlacementFields
 
 
 class OrderWriter(Protocol):
@@ -128,43 +127,13 @@ class WriteAheadBroker:
         await self._commits.durable()
         self._guard()
 
-    async def place_limit(
-        self,
-        *,
-        client_order_id: str,
-        symbol: str,
-        side: Side,
-        quantity: Decimal,
-        limit_price: Decimal,
-        time_in_force: TimeInForce,
-    ) -> BrokerOrder:
+    async def place_limit(self, *, limit_price: Decimal, **order: Unpack[PlacementFields]) -> BrokerOrder:
         await self._ready()
-        return await self._broker.place_limit(
-            client_order_id=client_order_id,
-            symbol=symbol,
-            side=side,
-            quantity=quantity,
-            limit_price=limit_price,
-            time_in_force=time_in_force,
-        )
+        return await self._broker.place_limit(limit_price=limit_price, **order)
 
-    async def place_market(
-        self,
-        *,
-        client_order_id: str,
-        symbol: str,
-        side: Side,
-        quantity: Decimal,
-        time_in_force: TimeInForce,
-    ) -> BrokerOrder:
+    async def place_market(self, **order: Unpack[PlacementFields]) -> BrokerOrder:
         await self._ready()
-        return await self._broker.place_market(
-            client_order_id=client_order_id,
-            symbol=symbol,
-            side=side,
-            quantity=quantity,
-            time_in_force=time_in_force,
-        )
+        return await self._broker.place_market(**order)
 
     async def cancel(self, broker_order_id: str) -> BrokerOrder:
         await self._ready()

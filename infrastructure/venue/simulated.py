@@ -18,11 +18,12 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Unpack
 from uuid import NAMESPACE_URL, uuid5
 
 from execledger.domain.ids import MAX_CLIENT_ORDER_ID_LENGTH
 from execledger.domain.ticks import tick_for
-from execledger.domain.types import OrderType, Quote, Side, TimeInForce
+from execledger.domain.types import OrderType, Quote, TimeInForce
 from execledger.infrastructure.errors import (
     BrokerOrderNotFound,
     CancelRejected,
@@ -30,7 +31,13 @@ from execledger.infrastructure.errors import (
     TapeError,
     TransientBrokerError,
 )
-from execledger.infrastructure.ports import BrokerOrder, BrokerOrderStatus, Execution, OrderUpdate
+from execledger.infrastructure.ports import (
+    BrokerOrder,
+    BrokerOrderStatus,
+    Execution,
+    OrderUpdate,
+    PlacementFields,
+)
 from execledger.infrastructure.venue.clock import VirtualClock, seconds_to_timedelta
 from execledger.infrastructure.venue.faults import VenueFaults
 from execledger.infrastructure.venue.feeds import VenueFeeds
@@ -141,34 +148,13 @@ class SimulatedVenue:
 
     # -- Broker ------------------------------------------------------------------------
 
-    async def place_limit(
-        self,
-        *,
-        client_order_id: str,
-        symbol: str,
-        side: Side,
-        quantity: Decimal,
-        limit_price: Decimal,
-        time_in_force: TimeInForce,
-    ) -> BrokerOrder:
+    async def place_limit(self, *, limit_price: Decimal, **order: Unpack[PlacementFields]) -> BrokerOrder:
         """Place a limit order (idempotent per client order id); matched at once."""
-        order = self._new(
-            client_order_id, symbol, side, OrderType.LIMIT, quantity, limit_price, time_in_force
-        )
-        return self._answer(self._accept(order))
+        return self._answer(self._accept(self._new(order, OrderType.LIMIT, limit_price)))
 
-    async def place_market(
-        self,
-        *,
-        client_order_id: str,
-        symbol: str,
-        side: Side,
-        quantity: Decimal,
-        time_in_force: TimeInForce,
-    ) -> BrokerOrder:
+    async def place_market(self, **order: Unpack[PlacementFields]) -> BrokerOrder:
         """Place a market order (idempotent per client order id); fills at the touch."""
-        order = self._new(client_order_id, symbol, side, OrderType.MARKET, quantity, None, time_in_force)
-        return self._answer(self._accept(order))
+        return self._answer(self._accept(self._new(order, OrderType.MARKET, None)))
 
     async def cancel(self, broker_order_id: str) -> BrokerOrder:
         """Cancel an open order; CancelRejected when it is already filled or closed (or the
@@ -222,28 +208,17 @@ class SimulatedVenue:
     # -- internals -------------------------------------------------------------------
 
     def _new(
-        self,
-        client_order_id: str,
-        symbol: str,
-        side: Side,
-        order_type: OrderType,
-        quantity: Decimal,
-        limit_price: Decimal | None,
-        time_in_force: TimeInForce,
+        self, fields: PlacementFields, order_type: OrderType, limit_price: Decimal | None
     ) -> WorkingOrder:
-        existing = self._by_client.get(client_order_id)
+        existing = self._by_client.get(fields["client_order_id"])
         if existing is not None:
             return existing
         order = WorkingOrder(
             seq=next(self._seq),
-            client_order_id=client_order_id,
-            broker_order_id=broker_order_id_for(client_order_id),
-            symbol=symbol,
-            side=side,
+            broker_order_id=broker_order_id_for(fields["client_order_id"]),
             order_type=order_type,
-            quantity=quantity,
             limit_price=limit_price,
-            time_in_force=time_in_force,
+            **fields,
         )
         problem = self._problem(order)
         if problem is not None:
