@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from typing import Any
@@ -68,8 +68,11 @@ def failing_side(url: str) -> Iterator[tuple[Ledger, ProjectionStore]]:
     yield  # pragma: no cover
 
 
-def _partitioned(runner: ProjectionRunner, url: str) -> int:
-    return runner.rebuild(processes=2, opener=partial(ledger_and_projections, url), threshold=0)
+def _partitioned(
+    runner: ProjectionRunner, url: str, progress: Callable[[int, int], None] | None = None
+) -> int:
+    opener = partial(ledger_and_projections, url)
+    return runner.rebuild(None, progress, processes=2, opener=opener, threshold=0)
 
 
 def _rebuilding_position(runner: ProjectionRunner) -> int:
@@ -86,8 +89,11 @@ def test_a_partitioned_rebuild_gives_the_rows_of_one_process_and_of_following(
     runner.catch_up()
     followed = snapshot(store)
     head = ledger.recorder.max_notification_id()
-    assert _partitioned(runner, database_url) == head
+    reported: list[tuple[int, int]] = []
+    assert _partitioned(runner, database_url, lambda *at: reported.append(at)) == head
     assert snapshot(store) == followed
+    assert reported[-1] == (head, head)  # the last report: the one-process catch-up's end
+    assert all(done <= total == head for done, total in reported)
     assert {(s["role"], s["generation"], s["lag"]) for s in runner.status()} == {("serving", 1, 0)}
     assert not [name for name in store.positions() if "/" in name]
     assert runner.rebuild() == head  # and one process gives the same rows again
