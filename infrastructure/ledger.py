@@ -23,7 +23,6 @@ from eventsourcing.persistence import (
     Recording,
     Transcoder,
 )
-from eventsourcing.postgres import PostgresApplicationRecorder
 from execledger.domain.config import ExecutionConfig
 from execledger.domain.errors import IdempotencyConflict
 from execledger.domain.ids import order_id_for
@@ -42,7 +41,6 @@ from execledger.infrastructure.errors import (
 from execledger.infrastructure.idempotency import conflict
 from execledger.infrastructure.sealing import AuditKey, SealingMapper, load_audit_key
 from execledger.infrastructure.transcodings import register_ledger_transcodings
-from execledger.projections.store import commits_channel
 
 log = structlog.get_logger(__name__)
 
@@ -180,23 +178,12 @@ class Ledger(Application[UUID]):
 
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
         """The library's hook, called after each save has committed its events: tell the
-        followers in other processes (NOTIFY, on PostgreSQL), then those in this one."""
+        followers in this process (those in others on PostgreSQL heard the NOTIFY that the
+        library's recorder sends inside each insert)."""
         if recordings:
-            if isinstance(self.recorder, PostgresApplicationRecorder):
-                self._notify_other_processes(self.recorder)
             saved = [(r.notification.id, r.domain_event) for r in recordings]
             for listener in tuple(self._save_listeners):
                 listener(saved)
-
-    def _notify_other_processes(self, recorder: PostgresApplicationRecorder) -> None:
-        """NOTIFY the commits channel. The save is committed already, so a failure here
-        must not fail it: the followers' poll then finds the events instead."""
-        channel = commits_channel(recorder.datastore.schema)
-        try:
-            with recorder.datastore.transaction(commit=True) as cursor:
-                cursor.execute("SELECT pg_notify(%s, '')", (channel,))
-        except PersistenceError as error:
-            log.warning("ledger.notify_failed", channel=channel, error=str(error))
 
     def save_order(self, order: SmartOrder) -> int | None:
         """Append the order's pending events; returns the last notification id."""

@@ -221,11 +221,11 @@ def follow_projections(
 ) -> Rows:
     """Apply new events to every read model until ``stop`` is set or Ctrl-C; then their status.
 
-    The runner catches up whenever a ledger commits (PostgreSQL: LISTEN for the ledgers'
-    NOTIFY, from any process) and otherwise every ``poll_interval_seconds`` (SQLite's
-    only way to see another process's commits)."""
+    The runner catches up whenever a ledger, in any process, commits (PostgreSQL: LISTEN
+    for the ledgers' NOTIFY; SQLite: the file's data version, checked every few
+    milliseconds) and otherwise every ``poll_interval_seconds``."""
     with projection_runner(settings) as runner:
-        runner.store.wake_on_commits(runner.wake)
+        runner.store.wake_on_commits(runner.ledger.recorder, runner.wake)
         with suppress(KeyboardInterrupt):
             runner.run_forever(poll_interval_seconds, stop or threading.Event())
         return runner.status()

@@ -100,6 +100,11 @@ class ProjectionRunner:
         """The read models this runner writes."""
         return self._store
 
+    @property
+    def ledger(self) -> FollowedLedger:
+        """The ledger this runner follows."""
+        return self._ledger
+
     # ---- following ----------------------------------------------------------------
 
     def catch_up(self) -> int:

@@ -19,12 +19,6 @@ from execledger.projections.schema import Row, Table
 TRACKING_TABLE_NAME = "projection_tracking"
 
 
-def commits_channel(schema: str) -> str:
-    """The PostgreSQL channel a ledger in ``schema`` notifies after each save that recorded
-    events, and its followers listen on (at most 63 bytes: PostgreSQL's identifier limit)."""
-    return f"execledger_events_{schema or 'public'}"[:63]
-
-
 class StoreTransaction(Protocol):
     """What the runner may do inside one batch transaction."""
 
@@ -120,10 +114,11 @@ class ProjectionStore(Protocol):
         """Release the connection (and stop listening, see ``wake_on_commits``)."""
         ...
 
-    def wake_on_commits(self, wake: Callable[[], None]) -> bool:
-        """Call ``wake`` whenever a ledger, in any process, commits events to this database,
-        until ``close``; False if the backend cannot tell (SQLite: followers in other
-        processes then poll; in-process ones are woken by the ledger itself)."""
+    def wake_on_commits(self, recorder: Any, wake: Callable[[], None]) -> bool:
+        """Call ``wake`` whenever a ledger, in any process, commits events through a recorder
+        like ``recorder`` to this database, until ``close`` (PostgreSQL: LISTEN on the channel
+        the library's recorder NOTIFYs in each insert; SQLite: the file's data version,
+        checked every few milliseconds); False if the store cannot tell."""
         ...
 
     def bulk_loading(self) -> AbstractContextManager[None]:

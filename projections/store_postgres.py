@@ -22,7 +22,7 @@ from execledger.projections.errors import ProjectionStoreUnavailable
 from execledger.projections.generation import Generations, serving_generation
 from execledger.projections.projection import Projection, tables_of
 from execledger.projections.schema import Kind, Row, Table
-from execledger.projections.store import TRACKING_TABLE_NAME, commits_channel
+from execledger.projections.store import TRACKING_TABLE_NAME
 from psycopg import sql
 
 #: How often the commits listener checks whether the store is closing, in seconds.
@@ -335,13 +335,18 @@ class PostgresProjectionStore:
             )
             return cursor.fetchall()
 
-    def wake_on_commits(self, wake: Callable[[], None]) -> bool:
-        """LISTEN on the ledger's commits channel on a connection of its own, calling ``wake``
-        for each notification (the ledger NOTIFYs after each save), until ``close``."""
+    def wake_on_commits(self, recorder: Any, wake: Callable[[], None]) -> bool:
+        """LISTEN, on a connection of its own, on the channel eventsourcing's recorder NOTIFYs
+        inside each insert (delivered when it commits), calling ``wake`` for each notification,
+        until ``close``. The channel is named for the events table, not its schema: a ledger
+        of the same name in another schema of the database wakes the follower too, which then
+        finds nothing new."""
+        if not isinstance(recorder, PostgresApplicationRecorder):
+            return False
         if self._listener is None:
             try:
                 connection = psycopg.connect(**self._conninfo, autocommit=True)
-                connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(commits_channel(self.schema))))
+                connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(recorder.channel_name)))
             except psycopg.Error as error:
                 raise ProjectionStoreUnavailable(f"cannot listen for commits: {error}") from error
             self._listener = threading.Thread(

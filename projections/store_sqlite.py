@@ -25,6 +25,7 @@ from execledger.projections.errors import ProjectionStoreUnavailable
 from execledger.projections.generation import Generations, serving_generation
 from execledger.projections.projection import Projection, tables_of
 from execledger.projections.schema import Kind, Row, Table
+from execledger.projections.sqlite_commits import CommitWatcher
 from execledger.projections.store import TRACKING_TABLE_NAME
 
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -225,6 +226,7 @@ class SQLiteProjectionStore:
         self.path = path
         self._busy_timeout = busy_timeout_seconds
         self._reader: sqlite3.Connection | None = None
+        self._watcher: CommitWatcher | None = None
         self._reader_lock = threading.Lock()
         self._lock = threading.RLock()
         self._codecs: dict[int, tuple[Table, _Codec]] = {}
@@ -362,11 +364,19 @@ class SQLiteProjectionStore:
                 )
             return self._reader.execute(sql, (start, limit)).fetchall()
 
-    def wake_on_commits(self, wake: Callable[[], None]) -> bool:
-        """SQLite has no notification channel between processes: False (followers poll)."""
-        return False
+    def wake_on_commits(self, recorder: Any, wake: Callable[[], None]) -> bool:
+        """Call ``wake`` within milliseconds of any commit to the file by another connection
+        (``sqlite_commits.CommitWatcher``: SQLite has no channel between processes), until
+        ``close``."""
+        if self._watcher is None:
+            self._watcher = CommitWatcher(self.path, wake)
+            self._watcher.start()
+        return True
 
     def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
         with self._lock:
             self.connection.close()
         with self._reader_lock:

@@ -132,7 +132,7 @@ def follow_elsewhere(url: str, poll_interval_seconds: float, ready: Any, stop: A
         runner = ProjectionRunner(ledger, store)
         runner.catch_up()
         probe = AppliedProbe(store)
-        store.wake_on_commits(runner.wake)
+        store.wake_on_commits(ledger.recorder, runner.wake)
         stopping = threading.Event()
         threading.Thread(target=lambda: (stop.wait(), stopping.set(), runner.wake()), daemon=True).start()
         ready.set()
