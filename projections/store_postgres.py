@@ -29,6 +29,10 @@ from psycopg import sql
 LISTEN_CHECK_SECONDS = 0.5
 #: Serialises DDL of concurrent processes (CREATE TABLE IF NOT EXISTS can race).
 DDL_LOCK_KEY = 0x65786C70  # "exlp"
+#: Up to this many rows, a table's rows are written by one statement per row, pipelined
+#: (one round trip), instead of COPY through a staging table (three): a follower's batch
+#: of one save is a few rows per table, a rebuild's thousands.
+PIPELINED_ROWS = 64
 
 _TYPES = {
     Kind.TEXT: "TEXT",
@@ -89,6 +93,7 @@ class PostgresTransaction:
         self._store = store
         self._cursor = cursor
         self._staged: set[str] = set()
+        self._moved: dict[str, int] = {}  # positions set, written together (``flush``)
 
     @property
     def staged(self) -> frozenset[str]:
@@ -96,6 +101,7 @@ class PostgresTransaction:
         return frozenset(self._staged)
 
     def positions(self, names: Sequence[str] | None = None) -> dict[str, int]:
+        self.flush()
         sql = f"SELECT name, position FROM {self._store.qualified(TRACKING_TABLE_NAME)}"
         if names is None:
             self._cursor.execute(sql + " FOR UPDATE")
@@ -114,12 +120,17 @@ class PostgresTransaction:
         return {row[key]: row for row in rows}
 
     def upsert(self, table: Table, rows: Sequence[Row]) -> None:
-        """COPY the rows into a session-local staging table, then one INSERT ... ON CONFLICT."""
+        """COPY the rows into a session-local staging table, then one INSERT ... ON CONFLICT
+        (a few rows: one pipelined INSERT ... ON CONFLICT each)."""
         if not rows:
             return
         names = ", ".join(table.column_names)
         others = [n for n in table.column_names if n not in table.key]
         updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in others)
+        conflict = f"ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {updates}"
+        if len(rows) <= PIPELINED_ROWS:
+            self._insert_values(table, rows, conflict)
+            return
         stage = f"pg_temp.stage_{table.name}"
         if table.name in self._staged:  # a second upsert into the table in this transaction
             self._cursor.execute(f"TRUNCATE {stage}")
@@ -135,21 +146,31 @@ class PostgresTransaction:
             self._staged.add(table.name)
         self._copy(stage, table, rows)
         self._cursor.execute(
-            f"INSERT INTO {self._store.qualified(table.name)} ({names}) SELECT {names} FROM {stage} "
-            f"ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {updates}"
+            f"INSERT INTO {self._store.qualified(table.name)} ({names}) "
+            f"SELECT {names} FROM {stage} {conflict}"
         )
 
     def insert(self, table: Table, rows: Sequence[Row]) -> None:
-        """COPY the rows in (a key already present fails the batch, as an INSERT would)."""
-        if rows:
+        """COPY the rows in (a key already present fails the batch, as an INSERT would; a few
+        rows: one pipelined INSERT each)."""
+        if len(rows) > PIPELINED_ROWS:
             self._copy(self._store.qualified(table.name), table, rows)
+        elif rows:
+            self._insert_values(table, rows, "")
 
     def set_position(self, name: str, position: int) -> None:
-        self._cursor.execute(
-            f"INSERT INTO {self._store.qualified(TRACKING_TABLE_NAME)} (name, position) "
-            "VALUES (%s, %s) ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position",
-            (name, position),
-        )
+        """Noted, and written with the others at the next read of the positions or at commit."""
+        self._moved[name] = position
+
+    def flush(self) -> None:
+        """Write the positions set since the last flush, in one pipelined round trip."""
+        if self._moved:
+            self._cursor.executemany(
+                f"INSERT INTO {self._store.qualified(TRACKING_TABLE_NAME)} (name, position) "
+                "VALUES (%s, %s) ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position",
+                list(self._moved.items()),
+            )
+            self._moved.clear()
 
     def generations(self) -> dict[str, Generations]:
         return self._store.read_generations(self._cursor)
@@ -173,11 +194,21 @@ class PostgresTransaction:
         self._cursor.execute(f"ALTER TABLE {self._store.qualified(table.name)} RENAME TO {name}")
 
     def forget(self, name: str) -> None:
+        self.flush()  # a position set before is deleted with the rest, not written after
         self._cursor.execute(
             f"DELETE FROM {self._store.qualified(TRACKING_TABLE_NAME)} WHERE name = %s", (name,)
         )
         self._cursor.execute(
             f"DELETE FROM {self._store.qualified(poison.TABLE.name)} WHERE projection = %s", (name,)
+        )
+
+    def _insert_values(self, table: Table, rows: Sequence[Row], conflict: str) -> None:
+        codec = self._store.codec(table)
+        marks = ", ".join(["%s"] * len(codec.names))
+        self._cursor.executemany(
+            f"INSERT INTO {self._store.qualified(table.name)} ({', '.join(codec.names)}) "
+            f"VALUES ({marks}) {conflict}",
+            [codec.encode(row) for row in rows],
         )
 
     def _copy(self, target: str, table: Table, rows: Sequence[Row]) -> None:
@@ -224,6 +255,7 @@ class PostgresProjectionStore:
             with self.connection.transaction(), self.connection.cursor() as cursor:
                 tx = PostgresTransaction(self, cursor)
                 yield tx
+                tx.flush()
             self.staging_tables.update(tx.staged)  # committed: they exist for the session
 
     def ensure(self, projections: Sequence[Projection]) -> None:
