@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import structlog
 from execledger.infrastructure.database_url import DatabaseUrl, parse_database_url
-from execledger.infrastructure.ledger import Ledger, SaveListener
+from execledger.infrastructure.ledger import Ledger, SaveListener, open_ledger
 from execledger.projections import ALL_PROJECTIONS, Projection, ProjectionRunner, ProjectionStore
 
 log = structlog.get_logger(__name__)
@@ -29,6 +29,18 @@ def open_projections(
         store = PostgresProjectionStore(database.postgres_connection, database.schema)
     store.ensure(projections)
     return store
+
+
+@contextmanager
+def ledger_and_projections(url: str | DatabaseUrl) -> Iterator[tuple[Ledger, ProjectionStore]]:
+    """The ledger and its read models on one database, closed on exit (what a rebuild's
+    worker process opens: ``functools.partial`` of this crosses to it)."""
+    with open_ledger(url) as ledger:
+        store = open_projections(url)
+        try:
+            yield ledger, store
+        finally:
+            store.close()
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any, Literal
 
 from execledger.domain.inputs import printable
@@ -37,6 +38,8 @@ class Settings(BaseSettings):
     lease_ttl_seconds: float = Field(30.0, gt=0, le=3600)
     #: Orders one session works at once.
     max_active_orders: int = Field(500, ge=1, le=100_000)
+    #: Processes a full rebuild of the read models splits its orders across (1: one process).
+    rebuild_processes: int = Field(default_factory=lambda: min(os.cpu_count() or 1, 4), ge=1, le=64)
 
     @property
     def database(self) -> DatabaseUrl:

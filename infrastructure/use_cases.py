@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from execledger.domain.config import ExecutionConfig
@@ -45,7 +46,11 @@ from execledger.infrastructure.engine.session import ProgressCallback, SessionRe
 from execledger.infrastructure.idempotency import check_batch
 from execledger.infrastructure.leases import OrderLeases
 from execledger.infrastructure.ledger import Ledger, open_ledger
-from execledger.infrastructure.read_models import following_projections, open_projections
+from execledger.infrastructure.read_models import (
+    following_projections,
+    ledger_and_projections,
+    open_projections,
+)
 from execledger.infrastructure.read_only import readable_projections
 from execledger.infrastructure.report_use_cases import best_execution, order_event_records
 from execledger.infrastructure.settings import Settings
@@ -194,13 +199,23 @@ class RebuildResult:
 
 
 def rebuild_projections(
-    settings: Settings, names: Sequence[str] | None = None, *, progress: RebuildProgress | None = None
+    settings: Settings,
+    names: Sequence[str] | None = None,
+    *,
+    progress: RebuildProgress | None = None,
+    processes: int | None = None,
 ) -> RebuildResult:
     """Rebuild the named read models (default: all) from the first event, blue/green: reads
-    use the serving ones until the rebuilt ones are swapped in; a killed rebuild resumes."""
+    use the serving ones until the rebuilt ones are swapped in; a killed rebuild resumes.
+    A big rebuild splits the orders across ``processes`` (default: the setting) processes."""
     with projection_runner(settings) as runner:
         started = time.perf_counter()
-        applied = runner.rebuild(list(names) if names else None, progress)
+        applied = runner.rebuild(
+            list(names) if names else None,
+            progress,
+            processes=settings.rebuild_processes if processes is None else processes,
+            opener=partial(ledger_and_projections, settings.database),
+        )
         return RebuildResult(applied, time.perf_counter() - started)
 
 

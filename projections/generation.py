@@ -68,26 +68,45 @@ def tracking_name(name: str, generation: int) -> str:
     return name if generation == 0 else f"{name}@{generation}"
 
 
-class ProjectionAt:
-    """A projection writing to the tables of one generation; folds exactly as the projection."""
+def partition_name(name: str, index: int, count: int) -> str:
+    """The tracking name of partition ``index`` of ``count`` of a generation being rebuilt
+    (``order_status@1/0of2``): a partitioned rebuild tracks each worker's position apart."""
+    return f"{name}/{index}of{count}"
 
-    def __init__(self, projection: Projection, generation: int, *, serving: bool) -> None:
+
+class ProjectionAt:
+    """A projection writing to the tables of one generation (or one partition of its orders,
+    tracked apart); folds exactly as the projection. ``errors_name``: the name its poison
+    events are recorded under, the generation's own, partitioned or not."""
+
+    def __init__(
+        self,
+        projection: Projection,
+        generation: int,
+        *,
+        serving: bool,
+        partition: tuple[int, int] | None = None,
+    ) -> None:
         self.projection = projection
         self.generation = generation
-        self.name = tracking_name(projection.name, generation)
+        self.errors_name = tracking_name(projection.name, generation)
+        self.name = self.errors_name if partition is None else partition_name(self.errors_name, *partition)
         self.state_table = table_at(projection.state_table, generation, serving=serving)
         log = projection.log_table
         self.log_table = None if log is None else table_at(log, generation, serving=serving)
         self.fold = projection.fold
 
 
-_PLACED: dict[tuple[str, int, bool], ProjectionAt] = {}
+_PLACED: dict[tuple[str, int, bool, tuple[int, int] | None], ProjectionAt] = {}
 
 
-def at(projection: Projection, generation: int, *, serving: bool) -> ProjectionAt:
-    """The projection at ``generation``, one object per pair (the stores cache codecs by spec)."""
-    key = (projection.name, generation, serving)
+def at(
+    projection: Projection, generation: int, *, serving: bool, partition: tuple[int, int] | None = None
+) -> ProjectionAt:
+    """The projection at ``generation`` (``partition``: (index, count) of the orders, for a
+    rebuild's worker), one object per combination (the stores cache codecs by spec)."""
+    key = (projection.name, generation, serving, partition)
     placed = _PLACED.get(key)
     if placed is None or placed.projection is not projection:
-        placed = _PLACED[key] = ProjectionAt(projection, generation, serving=serving)
+        placed = _PLACED[key] = ProjectionAt(projection, generation, serving=serving, partition=partition)
     return placed

@@ -21,42 +21,27 @@ rolled-back insert is permanent and safe to pass.
 
 from __future__ import annotations
 
-import gc
 import threading
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from eventsourcing.persistence import Notification
-from execledger.domain.order_events import OrderEvent, Requested
+from execledger.domain.order_events import OrderEvent
 from execledger.projections import generation, poison
+from execledger.projections import rebuild as rebuilding
 from execledger.projections.decoding import Decoded, EventDecoder, RawEvent, order_key
+from execledger.projections.folding import FoldFailed, RowCache, fold_into, reason
 from execledger.projections.generation import Generations, ProjectionAt
-from execledger.projections.poison import Undecodable, describe
+from execledger.projections.partition import Partition
+from execledger.projections.poison import Undecodable
 from execledger.projections.projection import Projection, tables_of
+from execledger.projections.rebuild import ProgressCallback, ReadSideOpener
 from execledger.projections.registry import ALL_PROJECTIONS, select_projections
-from execledger.projections.schema import Row
-from execledger.projections.store import ProjectionStore, StoreTransaction
+from execledger.projections.staged import Moved, staged
+from execledger.projections.store import BatchTransaction, ProjectionStore
 
 DEFAULT_BATCH_SIZE = 2000
-#: Rows of one projection kept between batches; past this the cache starts again.
-CACHE_ROWS = 10_000
-ProgressCallback = Callable[[int, int], None]  # (position reached, ledger position)
-
-
-class _Moved(Exception):
-    """The generations changed under a batch (a rebuild swapped in): read again."""
-
-
-class FoldFailed(Exception):
-    """A projection's fold raised on an event (the batch is then applied event by event)."""
-
-    def __init__(self, projection: str, error: Exception) -> None:
-        super().__init__(f"{projection}: {describe(error)}")
-
-
-def _reason(error: BaseException) -> str:
-    return str(error) if isinstance(error, FoldFailed) else describe(error)
 
 
 class FollowedLedger(Protocol):
@@ -78,9 +63,17 @@ class ProjectionRunner:
         store: ProjectionStore,
         projections: Sequence[Projection] = ALL_PROJECTIONS,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        *,
+        partition: Partition | None = None,
     ) -> None:
+        """``partition``: a rebuild worker's, which applies only its orders' events, to the
+        generation being built, in staged batches (``staged``: the only writer of its rows)."""
         self._ledger = ledger
         self._store = store
+        self._partition = partition
+        self._transaction: Callable[[], AbstractContextManager[BatchTransaction]] = (
+            store.transaction if partition is None else lambda: staged(store)
+        )
         self._projections = tuple(projections)
         self._batch_size = batch_size
         self._lock = threading.Lock()
@@ -92,8 +85,7 @@ class ProjectionRunner:
         self._decoder = EventDecoder(ledger.mapper)
         self._events_table = store.events_table_of(ledger.recorder)
         self._refusals: tuple[type[BaseException], ...] = (FoldFailed, *store.refusals)
-        self._caches: dict[str, dict[Any, Row]] = {}
-        self._cached_at: dict[str, int] = {}
+        self._cache = RowCache()
 
     @property
     def store(self) -> ProjectionStore:
@@ -128,7 +120,7 @@ class ProjectionRunner:
             with self._lock:
                 try:
                     return self._apply(self._projections, False, events, events[0].position)
-                except _Moved:
+                except Moved:
                     pass  # behind the first of them (or a rebuild swapped in): read the log
             return self._catch_up(self._projections, None)
 
@@ -175,7 +167,13 @@ class ProjectionRunner:
     # ---- rebuilding and status ------------------------------------------------------
 
     def rebuild(
-        self, names: Sequence[str] | None = None, progress_callback: ProgressCallback | None = None
+        self,
+        names: Sequence[str] | None = None,
+        progress_callback: ProgressCallback | None = None,
+        *,
+        processes: int = 1,
+        opener: ReadSideOpener | None = None,
+        threshold: int = rebuilding.PARTITION_THRESHOLD,
     ) -> int:
         """Rebuild the named projections (all by default) from the first event, blue/green.
 
@@ -183,22 +181,33 @@ class ProjectionRunner:
         reads and followers keep using the serving one; once it has caught up, one
         transaction makes it serve and drops the old one. A rebuild that fails or is
         killed leaves the serving generation as it was; the next ``rebuild`` resumes it.
-        Returns the number of events applied to the new generation by this call.
+        With ``processes`` > 1 and an ``opener`` (the workers' ledger and store), at least
+        ``threshold`` events to apply are split by order across processes (see ``rebuild``).
+        Returns the number of events the new generation passed in this call.
         """
         chosen = tuple(p for p in select_projections(names) if p in self._projections)
         with self._lock:
-            building = self._begin_generation(chosen)
-        collecting = gc.isenabled()
-        try:
-            if collecting:
-                # Batches allocate many short-lived dicts and no cycles; the cyclic
-                # collector would walk the whole growing heap again and again.
-                gc.disable()
-            with self._store.bulk_loading():
-                applied = self._catch_up(chosen, progress_callback, building=True)
-        finally:
-            if collecting:
-                gc.enable()
+            building = rebuilding.begin_generation(self._store, chosen)
+        position = self.ledger_position()
+        count = rebuilding.partitions_wanted(self._store, building, processes, position, threshold)
+        applied = 0
+        with rebuilding.collecting_nothing(), self._store.bulk_loading():
+            if count is not None and opener is not None:
+                from execledger.projections.partition_worker import work_on_partition  # imports this
+
+                applied += rebuilding.build_in_partitions(
+                    self._store,
+                    building,
+                    count,
+                    work_on_partition,
+                    opener,
+                    self._batch_size,
+                    progress_callback,
+                    position,
+                )
+            else:  # partition rows a killed rebuild left, if any, resumed in this process
+                rebuilding.merge_partitions(self._store, building)
+            applied += self._catch_up(chosen, progress_callback, building=True)
         with self._lock:
             # The secondary indexes (and the timeline's key), built once over all the rows.
             self._store.index([table for p in building for table in tables_of(p)])
@@ -213,80 +222,20 @@ class ProjectionRunner:
     def status(self) -> list[dict[str, Any]]:
         """Each projection's serving generation (and the one being rebuilt, if any): position,
         events behind the ledger, events set aside as poison."""
-        ledger_position = self.ledger_position()
-        positions = self._store.positions()
-        generations = self._store.generations()
-        errors = Counter(row["projection"] for row in self._store.select(poison.TABLE))
-        rows = []
-        for projection in self._projections:
-            serving = generation.serving_generation(projection, generations)
-            building = generation.building_generation(projection, generations)
-            for number, role in ((serving, "serving"), (building, "rebuilding")):
-                if number is None:
-                    continue
-                name = generation.tracking_name(projection.name, number)
-                rows.append(
-                    {
-                        "name": projection.name,
-                        "generation": number,
-                        "role": role,
-                        "position": positions.get(name, 0),
-                        "ledger_position": ledger_position,
-                        "lag": max(0, ledger_position - positions.get(name, 0)),
-                        "errors": errors.get(name, 0),
-                    }
-                )
-        return rows
-
-    # ---- generations ------------------------------------------------------------------
-
-    def _begin_generation(self, projections: Sequence[Projection]) -> list[ProjectionAt]:
-        """The generation each projection is being rebuilt into: the unfinished one a killed
-        rebuild left (resumed), else a new, empty one."""
-        building = []
-        with self._store.transaction() as tx:
-            generations = tx.generations()
-            for projection in projections:
-                current = generations.get(projection.state_table.name, generation.NONE)
-                if current.building is not None:
-                    building.append(generation.at(projection, current.building, serving=False))
-                    continue
-                new = generation.at(projection, current.serving + 1, serving=False)
-                tx.forget(new.name)
-                for table in tables_of(new):
-                    tx.drop(table)
-                    tx.create(table, indexes=False)
-                tx.set_position(new.name, 0)
-                for table in tables_of(projection):
-                    tx.set_generations(table.name, Generations(current.serving, new.generation))
-                building.append(new)
-        return building
+        return rebuilding.status(self._store, self._projections, self.ledger_position())
 
     def _swap(self, projections: Sequence[Projection]) -> bool:
-        """Make the rebuilt generations serve, if each is at least as far as the serving one
-        (in the same transaction that locks the followers out), and drop the old ones."""
-        with self._lock, self._store.transaction() as tx:
-            positions = tx.positions()
-            generations = tx.generations()
-            pairs = []
-            for projection in projections:
-                current = generations.get(projection.state_table.name, generation.NONE)
-                if current.building is None:
-                    continue  # swapped by a concurrent rebuild
-                old = generation.at(projection, current.serving, serving=True)
-                new = generation.at(projection, current.building, serving=False)
-                if positions.get(new.name, 0) < positions.get(old.name, 0):
-                    return False
-                pairs.append((projection, old, new))
-            for projection, old, new in pairs:
-                for table, built in zip(tables_of(old), tables_of(new), strict=True):
-                    tx.drop(table)
-                    tx.rename(built, table.name)
-                for table in tables_of(projection):
-                    tx.set_generations(table.name, Generations(new.generation, None))
-                tx.forget(old.name)
-        self._forget()
-        return True
+        with self._lock:
+            swapped = rebuilding.swap(self._store, projections)
+        if swapped:
+            self._cache.forget()
+        return swapped
+
+    def rebuild_partition(self, progress: ProgressCallback) -> int:
+        """A rebuild worker's part (``partition_worker``): its partition of the generation
+        being built, to the end of the log."""
+        with rebuilding.collecting_nothing(), self._store.bulk_loading():
+            return self._catch_up(self._projections, progress, building=True)
 
     def _placed(
         self, projections: Sequence[Projection], generations: Mapping[str, Generations], building: bool
@@ -297,8 +246,9 @@ class ProjectionRunner:
             current = generations.get(projection.state_table.name, generation.NONE)
             number = current.building if building else current.serving
             if number is None:
-                raise _Moved  # the rebuild was swapped in by another runner
-            placed.append(generation.at(projection, number, serving=not building))
+                raise Moved  # the rebuild was swapped in by another runner
+            part = None if self._partition is None else (self._partition.number, self._partition.of)
+            placed.append(generation.at(projection, number, serving=not building, partition=part))
         return placed
 
     # ---- the work -------------------------------------------------------------------
@@ -318,16 +268,18 @@ class ProjectionRunner:
             with self._lock:
                 try:
                     placed = self._placed(projections, self._store.generations(), building)
-                except _Moved:
+                except Moved:
                     return total
                 positions = self._store.positions()
                 start = min(positions.get(p.name, 0) for p in placed) + 1
                 rows = self._read(start)
                 if not rows:
                     return total
+                mine = rows if self._partition is None else self._partition.select(rows)
                 try:
-                    total += self._apply(projections, building, self._decoder.decode(rows), start)
-                except _Moved:
+                    events = self._decoder.decode(mine)
+                    total += self._apply(projections, building, events, start, rows[-1][0])
+                except Moved:
                     continue  # a swap changed the generations: read again from the new positions
             if progress is not None:
                 progress(rows[-1][0], self.ledger_position())
@@ -342,16 +294,22 @@ class ProjectionRunner:
         return [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in notifications]
 
     def _apply(
-        self, projections: Sequence[Projection], building: bool, events: list[Decoded], start: int
+        self,
+        projections: Sequence[Projection],
+        building: bool,
+        events: list[Decoded],
+        start: int,
+        through: int | None = None,
     ) -> int:
         """Apply a batch in one transaction; if an event in it is refused (its fold raises,
         or the database rejects a value), apply the batch event by event instead and set
         each refused event aside in ``projection_errors``, so the read side goes on.
-        ``start``: the position the events were read from (0: delivered, not read)."""
-        if not events:
+        ``start``: the position the events were read from (0: delivered, not read);
+        ``through``: the last position read (a partition's events may end before it)."""
+        if not events and through is None:
             return 0
         try:
-            return self._apply_batch(projections, building, events, start)
+            return self._apply_batch(projections, building, events, start, through)
         except self._refusals:
             pass
         applied = 0
@@ -359,32 +317,39 @@ class ProjectionRunner:
             try:
                 applied += self._apply_batch(projections, building, [decoded], start)
             except self._refusals as error:
-                applied += self._set_aside(projections, building, decoded, _reason(error))
+                applied += self._set_aside(projections, building, decoded, reason(error))
+        if through is not None:
+            self._apply_batch(projections, building, [], start, through)
         return applied
 
     def _apply_batch(
-        self, projections: Sequence[Projection], building: bool, events: list[Decoded], start: int
+        self,
+        projections: Sequence[Projection],
+        building: bool,
+        events: list[Decoded],
+        start: int,
+        through: int | None = None,
     ) -> int:
-        last = events[-1].position
+        last = max(events[-1].position if events else 0, through or 0)
         order_events = [d for d in events if isinstance(d.event, OrderEvent)]
         poisoned = [d for d in events if isinstance(d.event, Undecodable)]
         try:
-            with self._store.transaction() as tx:
+            with self._transaction() as tx:
                 placed = self._placed(projections, tx.generations(), building)
                 positions = tx.positions([p.name for p in placed])
                 lowest = min(positions.get(p.name, 0) for p in placed)
                 if lowest < start - 1:
-                    raise _Moved  # read from past a tracked position (a swap happened): read again
+                    raise Moved  # read from past a tracked position (a swap happened): read again
                 for projection in placed:
                     position = positions.get(projection.name, 0)
-                    cache = self._cache_for(projection.name, position)
+                    cache = self._cache.rows(projection.name, position)
                     fresh = [d for d in order_events if d.position > position]
-                    _fold_into(tx, projection, fresh, cache)
+                    fold_into(tx, projection, fresh, cache)
                     tx.upsert(
                         poison.TABLE,
                         [
                             poison.error_row(
-                                projection.name,
+                                projection.errors_name,
                                 d.position,
                                 d.event.originator_id,
                                 d.event.originator_version,
@@ -396,11 +361,11 @@ class ProjectionRunner:
                     )
                     if last > position:
                         tx.set_position(projection.name, last)
-                        self._cached_at[projection.name] = last
+                        self._cache.committed(projection.name, last)
                     else:
-                        self._cached_at[projection.name] = position
+                        self._cache.committed(projection.name, position)
         except BaseException:
-            self._forget()  # folds may have changed cached rows the rollback undid
+            self._cache.forget()  # folds may have changed cached rows the rollback undid
             raise
         return sum(1 for d in events if d.position > lowest)
 
@@ -409,13 +374,13 @@ class ProjectionRunner:
     ) -> int:
         """Record the event as poison for each projection not yet past it, and pass it."""
         event = decoded.event
-        with self._store.transaction() as tx:
+        with self._transaction() as tx:
             placed = self._placed(projections, tx.generations(), building)
             positions = tx.positions([p.name for p in placed])
             behind = [p for p in placed if positions.get(p.name, 0) < decoded.position]
             for projection in behind:
                 row = poison.error_row(
-                    projection.name,
+                    projection.errors_name,
                     decoded.position,
                     getattr(event, "originator_id", None),
                     getattr(event, "originator_version", None),
@@ -424,65 +389,3 @@ class ProjectionRunner:
                 tx.upsert(poison.TABLE, [row])
                 tx.set_position(projection.name, decoded.position)
         return 1 if behind else 0
-
-    # ---- the per-projection row cache -------------------------------------------------
-
-    def _cache_for(self, name: str, position: int) -> dict[Any, Row]:
-        """The rows this runner last committed for the projection, if still current.
-
-        Only a batch that commits tracking writes the projections' rows, so while the
-        tracked position is the one this runner committed, nobody else changed them.
-        """
-        cache = self._caches.get(name)
-        if cache is None or self._cached_at.get(name) != position or len(cache) > CACHE_ROWS:
-            cache = self._caches[name] = {}
-        return cache
-
-    def _forget(self) -> None:
-        self._caches.clear()
-        self._cached_at.clear()
-
-
-def _fold_into(
-    tx: StoreTransaction, projection: Projection, events: list[Decoded], states: dict[Any, Row]
-) -> None:
-    """Fold the batch's events into the projection's rows (``states``: cached rows by key)."""
-    if not events:
-        return
-    # An order's first event (Requested) comes before its others in the log, so if the
-    # batch's first fresh event of an order is its Requested, nothing of the order was
-    # applied and there is no row to load: load only the rows of orders that began
-    # before the batch and are not cached.
-    missing: dict[Any, Any] = {}
-    for d in events:
-        key = d.key
-        if key not in states and key not in missing:
-            missing[key] = None if isinstance(d.event, Requested) else d.event.originator_id
-    wanted = [order_id for order_id in missing.values() if order_id is not None]
-    if wanted:
-        for order_id, row in tx.load(projection.state_table, wanted).items():
-            states[order_key(order_id)] = row  # fresh dicts: ours to update
-    changed: dict[Any, Row] = {}
-    appended = []
-    fold = projection.fold
-    wants_fields = projection.log_table is not None
-    for position, event, fields_json, key in events:
-        state = states.get(key)
-        if state is None:
-            if not isinstance(event, Requested):
-                continue  # an order whose creation this projection never saw
-        elif event.originator_version <= state["version"]:
-            continue  # already applied
-        try:
-            if wants_fields:
-                state, log_row = fold(state, event, position, fields_json)
-            else:
-                state, log_row = fold(state, event, position)
-        except Exception as error:  # a fold is pure: this event fails alike every time
-            raise FoldFailed(projection.name, error) from error
-        states[key] = changed[key] = state
-        if log_row is not None:
-            appended.append(log_row)
-    tx.upsert(projection.state_table, list(changed.values()))
-    if projection.log_table is not None:
-        tx.insert(projection.log_table, appended)

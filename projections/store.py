@@ -19,8 +19,12 @@ from execledger.projections.schema import Row, Table
 TRACKING_TABLE_NAME = "projection_tracking"
 
 
-class StoreTransaction(Protocol):
-    """What the runner may do inside one batch transaction."""
+class BatchTransaction(Protocol):
+    """What a batch of the runner does inside one transaction."""
+
+    def generations(self) -> dict[str, Generations]:
+        """Per table name, the serving and building generations (as of this transaction)."""
+        ...
 
     def positions(self, names: Sequence[str] | None = None) -> dict[str, int]:
         """Each projection's tracked position (of ``names`` only, if given), locked until the
@@ -44,9 +48,10 @@ class StoreTransaction(Protocol):
         """Advance the projection's tracked position."""
         ...
 
-    def generations(self) -> dict[str, Generations]:
-        """Per table name, the serving and building generations (as of this transaction)."""
-        ...
+
+class StoreTransaction(BatchTransaction, Protocol):
+    """What the runner may do inside one transaction: a batch, and a rebuild's changes of
+    generations and tables."""
 
     def set_generations(self, table_name: str, generations: Generations) -> None:
         """Record the table's serving and building generations."""

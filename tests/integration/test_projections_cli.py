@@ -126,5 +126,9 @@ def test_human_tables_and_projection_commands(filled_ledger: tuple[str, Ledger])
     assert code == 0 and {(r["position"], r["lag"]) for r in json.loads(out)} == {(total, 0)}
     code, out = invoke(url, "projections", "rebuild", "order_timeline")
     assert code == 0 and f"{total} events" in out
+    code, out = invoke(url, "projections", "rebuild", "--processes", "2")  # small: one process
+    assert code == 0 and f"{total} events" in out
+    code, _ = invoke(url, "projections", "rebuild", "--processes", "0")
+    assert code == 2
     code, _ = invoke(url, "projections", "rebuild", "nonsense")
     assert code != 0
