@@ -7,12 +7,12 @@ when to ask and saves what these record.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, Unpack
 
 import structlog
 from execledger.domain.errors import IllegalTransition, Overfill
 from execledger.domain.order import SmartOrder
+from execledger.domain.order_fills import ReportedFill
 from execledger.domain.status import LIVE_STATUSES, OrderStatus
 from execledger.infrastructure.engine.broker_calls import CANCELED_STATES, CLOSED_STATES
 from execledger.infrastructure.ports import BrokerOrder, BrokerOrderStatus, Execution, OrderUpdate
@@ -23,18 +23,7 @@ log = structlog.get_logger(__name__)
 class RecordFill(Protocol):
     """SmartOrder.record_fill or SmartOrder.record_overfill."""
 
-    def __call__(
-        self,
-        client_order_id: str,
-        *,
-        execution_id: str,
-        quantity: Decimal,
-        price: Decimal,
-        broker_order_id: str,
-        occurred_at: datetime,
-        executed_at: datetime | None = None,
-        broker_filled_quantity: Decimal | None = None,
-    ) -> bool: ...
+    def __call__(self, client_order_id: str, **fill: Unpack[ReportedFill]) -> bool: ...
 
 
 def apply_broker_view(order: SmartOrder, client_order_id: str, view: BrokerOrder, now: datetime) -> bool:
