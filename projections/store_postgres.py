@@ -7,12 +7,9 @@ TIMESTAMPTZ read back in UTC.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from operator import itemgetter
 from typing import Any
 
 import psycopg
@@ -20,15 +17,18 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from execledger.projections import generation, poison
 from execledger.projections.errors import ProjectionStoreUnavailable
 from execledger.projections.generation import Generations, serving_generation
+from execledger.projections.postgres_codec import PostgresCodec
+from execledger.projections.postgres_commits import CommitListener
 from execledger.projections.projection import Projection, tables_of
 from execledger.projections.schema import Kind, Row, Table
 from execledger.projections.store import TRACKING_TABLE_NAME
-from psycopg import sql
 
-#: How often the commits listener checks whether the store is closing, in seconds.
-LISTEN_CHECK_SECONDS = 0.5
 #: Serialises DDL of concurrent processes (CREATE TABLE IF NOT EXISTS can race).
 DDL_LOCK_KEY = 0x65786C70  # "exlp"
+#: Up to this many rows, a table's rows are written by one statement per row, pipelined
+#: (one round trip), instead of COPY through a staging table (three): a follower's batch
+#: of one save is a few rows per table, a rebuild's thousands.
+PIPELINED_ROWS = 64
 
 _TYPES = {
     Kind.TEXT: "TEXT",
@@ -41,47 +41,6 @@ _TYPES = {
 }
 
 
-def _json_out(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
-
-
-def _time_in(value: datetime) -> datetime:
-    return value.astimezone(UTC)
-
-
-class _Codec:
-    """Row <-> psycopg parameters for one table; only JSON and times need converting."""
-
-    def __init__(self, table: Table) -> None:
-        self.names = table.column_names
-        self.kinds = {c.name: c.kind for c in table.columns}
-        self.getter = itemgetter(*self.names)
-        self.out = [i for i, c in enumerate(table.columns) if c.kind is Kind.JSON]
-        into: dict[Kind, Callable[[Any], Any]] = {Kind.JSON: json.loads, Kind.TIME: _time_in}
-        self.into = [(c.name, into[c.kind]) for c in table.columns if c.kind in into]
-
-    def encode(self, row: Row) -> tuple[Any, ...] | list[Any]:
-        values = self.getter(row)
-        if not self.out:
-            return values  # type: ignore[no-any-return]
-        listed = list(values)
-        for i in self.out:
-            if listed[i] is not None:
-                listed[i] = _json_out(listed[i])
-        return listed
-
-    def decode(self, values: Sequence[Any]) -> Row:
-        row = dict(zip(self.names, values, strict=True))
-        for name, convert in self.into:
-            value = row[name]
-            if value is not None:
-                row[name] = convert(value)
-        return row
-
-    def value(self, name: str, value: Any) -> Any:
-        return _json_out(value) if self.kinds[name] is Kind.JSON else value
-
-
 class PostgresTransaction:
     """One batch inside a PostgreSQL transaction."""
 
@@ -89,6 +48,7 @@ class PostgresTransaction:
         self._store = store
         self._cursor = cursor
         self._staged: set[str] = set()
+        self._moved: dict[str, int] = {}  # positions set, written together (``flush``)
 
     @property
     def staged(self) -> frozenset[str]:
@@ -96,6 +56,7 @@ class PostgresTransaction:
         return frozenset(self._staged)
 
     def positions(self, names: Sequence[str] | None = None) -> dict[str, int]:
+        self.flush()
         sql = f"SELECT name, position FROM {self._store.qualified(TRACKING_TABLE_NAME)}"
         if names is None:
             self._cursor.execute(sql + " FOR UPDATE")
@@ -114,12 +75,17 @@ class PostgresTransaction:
         return {row[key]: row for row in rows}
 
     def upsert(self, table: Table, rows: Sequence[Row]) -> None:
-        """COPY the rows into a session-local staging table, then one INSERT ... ON CONFLICT."""
+        """COPY the rows into a session-local staging table, then one INSERT ... ON CONFLICT
+        (a few rows: one pipelined INSERT ... ON CONFLICT each)."""
         if not rows:
             return
         names = ", ".join(table.column_names)
         others = [n for n in table.column_names if n not in table.key]
         updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in others)
+        conflict = f"ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {updates}"
+        if len(rows) <= PIPELINED_ROWS:
+            self._insert_values(table, rows, conflict)
+            return
         stage = f"pg_temp.stage_{table.name}"
         if table.name in self._staged:  # a second upsert into the table in this transaction
             self._cursor.execute(f"TRUNCATE {stage}")
@@ -135,21 +101,31 @@ class PostgresTransaction:
             self._staged.add(table.name)
         self._copy(stage, table, rows)
         self._cursor.execute(
-            f"INSERT INTO {self._store.qualified(table.name)} ({names}) SELECT {names} FROM {stage} "
-            f"ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {updates}"
+            f"INSERT INTO {self._store.qualified(table.name)} ({names}) "
+            f"SELECT {names} FROM {stage} {conflict}"
         )
 
     def insert(self, table: Table, rows: Sequence[Row]) -> None:
-        """COPY the rows in (a key already present fails the batch, as an INSERT would)."""
-        if rows:
+        """COPY the rows in (a key already present fails the batch, as an INSERT would; a few
+        rows: one pipelined INSERT each)."""
+        if len(rows) > PIPELINED_ROWS:
             self._copy(self._store.qualified(table.name), table, rows)
+        elif rows:
+            self._insert_values(table, rows, "")
 
     def set_position(self, name: str, position: int) -> None:
-        self._cursor.execute(
-            f"INSERT INTO {self._store.qualified(TRACKING_TABLE_NAME)} (name, position) "
-            "VALUES (%s, %s) ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position",
-            (name, position),
-        )
+        """Noted, and written with the others at the next read of the positions or at commit."""
+        self._moved[name] = position
+
+    def flush(self) -> None:
+        """Write the positions set since the last flush, in one pipelined round trip."""
+        if self._moved:
+            self._cursor.executemany(
+                f"INSERT INTO {self._store.qualified(TRACKING_TABLE_NAME)} (name, position) "
+                "VALUES (%s, %s) ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position",
+                list(self._moved.items()),
+            )
+            self._moved.clear()
 
     def generations(self) -> dict[str, Generations]:
         return self._store.read_generations(self._cursor)
@@ -173,11 +149,21 @@ class PostgresTransaction:
         self._cursor.execute(f"ALTER TABLE {self._store.qualified(table.name)} RENAME TO {name}")
 
     def forget(self, name: str) -> None:
+        self.flush()  # a position set before is deleted with the rest, not written after
         self._cursor.execute(
             f"DELETE FROM {self._store.qualified(TRACKING_TABLE_NAME)} WHERE name = %s", (name,)
         )
         self._cursor.execute(
             f"DELETE FROM {self._store.qualified(poison.TABLE.name)} WHERE projection = %s", (name,)
+        )
+
+    def _insert_values(self, table: Table, rows: Sequence[Row], conflict: str) -> None:
+        codec = self._store.codec(table)
+        marks = ", ".join(["%s"] * len(codec.names))
+        self._cursor.executemany(
+            f"INSERT INTO {self._store.qualified(table.name)} ({', '.join(codec.names)}) "
+            f"VALUES ({marks}) {conflict}",
+            [codec.encode(row) for row in rows],
         )
 
     def _copy(self, target: str, table: Table, rows: Sequence[Row]) -> None:
@@ -201,21 +187,20 @@ class PostgresProjectionStore:
             raise ProjectionStoreUnavailable(f"cannot connect to PostgreSQL: {error}") from error
         self.schema = schema
         self._conninfo = dict(conninfo)
-        self._listener: threading.Thread | None = None
-        self._closing = threading.Event()
+        self._listener: CommitListener | None = None
         #: Staging tables this connection has created (temporary: they live as long as it).
         self.staging_tables: set[str] = set()
         self._lock = threading.RLock()
-        self._codecs: dict[int, tuple[Table, _Codec]] = {}
+        self._codecs: dict[int, tuple[Table, PostgresCodec]] = {}
 
     def qualified(self, name: str) -> str:
         return f'"{self.schema}".{name}' if self.schema else name
 
-    def codec(self, table: Table) -> _Codec:
+    def codec(self, table: Table) -> PostgresCodec:
         """The table spec's codec (a query may pass a spec with fewer columns: its own codec)."""
         cached = self._codecs.get(id(table))
         if cached is None or cached[0] is not table:
-            cached = self._codecs[id(table)] = (table, _Codec(table))
+            cached = self._codecs[id(table)] = (table, PostgresCodec(table))
         return cached[1]
 
     @contextmanager
@@ -224,6 +209,7 @@ class PostgresProjectionStore:
             with self.connection.transaction(), self.connection.cursor() as cursor:
                 tx = PostgresTransaction(self, cursor)
                 yield tx
+                tx.flush()
             self.staging_tables.update(tx.staged)  # committed: they exist for the session
 
     def ensure(self, projections: Sequence[Projection]) -> None:
@@ -337,38 +323,20 @@ class PostgresProjectionStore:
 
     def wake_on_commits(self, recorder: Any, wake: Callable[[], None]) -> bool:
         """LISTEN, on a connection of its own, on the channel eventsourcing's recorder NOTIFYs
-        inside each insert (delivered when it commits), calling ``wake`` for each notification,
-        until ``close``. The channel is named for the events table, not its schema: a ledger
-        of the same name in another schema of the database wakes the follower too, which then
-        finds nothing new."""
+        inside each insert (``postgres_commits.CommitListener``), calling ``wake`` for each
+        notification, until ``close``. The channel is named for the events table, not its
+        schema: a ledger of the same name in another schema of the database wakes the
+        follower too, which then finds nothing new."""
         if not isinstance(recorder, PostgresApplicationRecorder):
             return False
         if self._listener is None:
-            try:
-                connection = psycopg.connect(**self._conninfo, autocommit=True)
-                connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(recorder.channel_name)))
-            except psycopg.Error as error:
-                raise ProjectionStoreUnavailable(f"cannot listen for commits: {error}") from error
-            self._listener = threading.Thread(
-                target=self._listen, args=(connection, wake), name="projection-listener", daemon=True
-            )
+            self._listener = CommitListener(self._conninfo, recorder.channel_name, wake)
             self._listener.start()
         return True
 
-    def _listen(self, connection: psycopg.Connection[Any], wake: Callable[[], None]) -> None:
-        try:
-            while not self._closing.is_set():
-                for _ in connection.notifies(timeout=LISTEN_CHECK_SECONDS):
-                    wake()
-        except psycopg.Error:
-            wake()  # the connection is gone: the follower's poll carries on without it
-        finally:
-            connection.close()
-
     def close(self) -> None:
-        self._closing.set()
         if self._listener is not None:
-            self._listener.join(LISTEN_CHECK_SECONDS * 2)
+            self._listener.stop()
             self._listener = None
         with self._lock:
             self.connection.close()

@@ -69,8 +69,14 @@ def business_fields_json(event: object) -> str:
     ``1e16`` for ``1e+16``; a key that is not a string; what orjson refuses: an integer
     past 64 bits, a lone surrogate).
     """
-    fields = {k: v for k, v in vars(event).items() if k not in BOOKKEEPING_FIELDS}
-    if all(_written_alike(value) for value in fields.values()):
+    fields = {}
+    alike = True
+    for name, value in vars(event).items():
+        if name not in BOOKKEEPING_FIELDS:
+            fields[name] = value
+            if alike and type(value) not in _ALIKE:
+                alike = _written_alike(value)
+    if alike:
         try:
             return _orjson_dumps(fields, default=_json_default, option=_PASS_TIMES).decode()
         except orjson.JSONEncodeError:

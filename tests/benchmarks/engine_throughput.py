@@ -336,6 +336,11 @@ def engine_report(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
                     [lag for lag, size in zip(run["lags"], run["batches"], strict=False) if size > 50]
                 ),
                 "lag_goal_p95_ms": 20,
+                "share_of_commits_projected_within_20_ms": round(
+                    sum(1 for lag in run["lags"] if lag < 20) / max(1, len(run["lags"])), 3
+                ),
+                # What the follower must apply before a commit counts as projected.
+                "commit_size_events": _percentiles([float(size) for size in run["batches"]]),
                 "load_average": os.getloadavg(),
             }
             if args.follow
