@@ -71,8 +71,9 @@ class ProjectionRunner:
         self._ledger = ledger
         self._store = store
         self._partition = partition
+        # Looked up at each batch (a probe or a wrapper may replace the store's transaction).
         self._transaction: Callable[[], AbstractContextManager[BatchTransaction]] = (
-            store.transaction if partition is None else lambda: staged(store)
+            (lambda: store.transaction()) if partition is None else (lambda: staged(store))
         )
         self._projections = tuple(projections)
         self._batch_size = batch_size
