@@ -14,6 +14,14 @@ from execledger.projections.errors import ProjectionStoreUnavailable
 from tests.projection_scenarios import worked_order
 
 
+def orders_shown_within(store: ProjectionStore, count: int, seconds: float = 5) -> int:
+    """How many orders the read models show once they show ``count`` or ``seconds`` passed."""
+    deadline = time.monotonic() + seconds
+    while len(queries.orders(store)) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return len(queries.orders(store))
+
+
 def test_a_save_wakes_the_follower_long_before_its_poll(ledger: Ledger, store: ProjectionStore) -> None:
     """With a 30 s poll, each saved order is still in the read models within 5 s."""
     runner = ProjectionRunner(ledger, store)
@@ -24,10 +32,7 @@ def test_a_save_wakes_the_follower_long_before_its_poll(ledger: Ledger, store: P
         time.sleep(0.2)  # the follower's first catch-up is done: it waits on its poll
         for count in (1, 2, 3):
             ledger.save(worked_order(count))
-            deadline = time.monotonic() + 5
-            while len(queries.orders(store)) < count and time.monotonic() < deadline:
-                time.sleep(0.01)
-            assert len(queries.orders(store)) == count
+            assert orders_shown_within(store, count) == count
     finally:
         ledger.remove_save_listener(wake)
         runner.stop()
@@ -36,7 +41,7 @@ def test_a_save_wakes_the_follower_long_before_its_poll(ledger: Ledger, store: P
 
 def test_another_process_save_wakes_a_follower(database_url: str, store: ProjectionStore) -> None:
     """A follower with a 30 s poll applies another ledger's saves within 5 s: on PostgreSQL
-    the ledger NOTIFYs after each commit and the store LISTENs; on SQLite the store checks
+    eventsourcing's recorder NOTIFYs in each insert and the store LISTENs; on SQLite the store checks
     the file's data version every few milliseconds."""
     with open_ledger(database_url) as follower_ledger, open_ledger(database_url) as writer:
         runner = ProjectionRunner(follower_ledger, store)  # nothing links the writer to it but the database
@@ -46,10 +51,7 @@ def test_another_process_save_wakes_a_follower(database_url: str, store: Project
             time.sleep(0.2)
             for count in (1, 2):
                 writer.save(worked_order(count))
-                deadline = time.monotonic() + 5
-                while len(queries.orders(store)) < count and time.monotonic() < deadline:
-                    time.sleep(0.01)
-                assert len(queries.orders(store)) == count
+                assert orders_shown_within(store, count) == count
         finally:
             runner.stop()
     assert runner.error is None
