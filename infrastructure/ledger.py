@@ -13,7 +13,7 @@ from uuid import UUID
 
 import psycopg
 import structlog
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import (
     JSONTranscoder,
     Mapper,
@@ -23,6 +23,7 @@ from eventsourcing.persistence import (
     Recording,
     Transcoder,
 )
+from eventsourcing.utils import Environment
 from execledger.domain.config import ExecutionConfig
 from execledger.domain.errors import IdempotencyConflict
 from execledger.domain.ids import order_id_for
@@ -39,6 +40,12 @@ from execledger.infrastructure.errors import (
     is_missing_table,
 )
 from execledger.infrastructure.idempotency import conflict
+from execledger.infrastructure.ledger_recorders import (
+    DOMAIN_EVENTS,
+    FoldingRecorder,
+    SaveFolder,
+    recorder_topics,
+)
 from execledger.infrastructure.sealing import AuditKey, SealingMapper, load_audit_key
 from execledger.infrastructure.transcodings import register_ledger_transcodings
 
@@ -84,6 +91,32 @@ class Ledger(Application[UUID]):
         self.audit_key = audit_key
         self._save_listeners: list[SaveListener] = []
         super().__init__(env)
+
+    def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
+        """The library's environment, with the folding recorders (``ledger_recorders``) as
+        the application recorders unless the environment names others."""
+        environment = super().construct_env(name, env)
+        module = environment.get("PERSISTENCE_MODULE", "")
+        if environment.get("APPLICATION_RECORDER_TOPIC") is None:
+            for persistence_module, topic in recorder_topics():
+                if module == persistence_module:
+                    environment["APPLICATION_RECORDER_TOPIC"] = topic
+        return environment
+
+    def fold_in_saves(self, folder: SaveFolder | None) -> bool:
+        """Fold each save's events into the read models inside the save's own transaction,
+        with ``folder`` (the in-process follower; None: stop); False if this ledger's
+        recorder cannot (then saves are applied after their commit, by the save listeners)."""
+        if not isinstance(self.recorder, FoldingRecorder):
+            return False
+        self.recorder.folder = folder
+        return True
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        """The library's, handing the recorder the domain events too (a folding recorder
+        folds them, as they are in memory, into the read models)."""
+        processing_event.saved_kwargs[DOMAIN_EVENTS] = processing_event.events
+        return super()._record(processing_event)
 
     def construct_mapper(self) -> Mapper[UUID]:
         return SealingMapper(super().construct_mapper(), self.audit_key)

@@ -48,17 +48,21 @@ def following_projections(
     ledger: Ledger, database: DatabaseUrl, *, poll_interval_seconds: float
 ) -> Iterator[ProjectionRunner]:
     """The read models follow the ledger while the engine works: each save's events are
-    applied right after it commits, in the saving thread (``catch_up_after_save``), and a
-    background thread polls for events other processes commit. On exit the runner stops
-    and catches up, so the read models hold every event."""
+    folded into them inside the save's own transaction (``Ledger.fold_in_saves``; else, or
+    if that fold fails, right after it commits, in the saving thread:
+    ``catch_up_after_save``), and a background thread applies events other processes
+    commit. On exit the runner stops and catches up, so the read models hold every event."""
     store = open_projections(database)
     runner = ProjectionRunner(ledger, store)
     runner.start_in_background(poll_interval_seconds=poll_interval_seconds)
     listener = catch_up_after_save(runner)
     ledger.add_save_listener(listener)
+    if store.events_table_of(ledger.recorder) is not None:  # the read models share its database
+        ledger.fold_in_saves(runner)
     try:
         yield runner
     finally:
+        ledger.fold_in_saves(None)
         ledger.remove_save_listener(listener)
         runner.stop()
         try:

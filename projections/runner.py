@@ -22,8 +22,8 @@ rolled-back insert is permanent and safe to pass.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
 from eventsourcing.persistence import Notification
@@ -39,9 +39,17 @@ from execledger.projections.projection import Projection, tables_of
 from execledger.projections.rebuild import ProgressCallback, ReadSideOpener
 from execledger.projections.registry import ALL_PROJECTIONS, select_projections
 from execledger.projections.staged import Moved, staged
-from execledger.projections.store import BatchTransaction, ProjectionStore
+from execledger.projections.store import BatchTransaction, FoldRolledBack, ProjectionStore
 
 DEFAULT_BATCH_SIZE = 2000
+
+#: How long a save folding its events waits for a catch-up under way (the background
+#: follower's check for other processes' events takes about a millisecond).
+FOLD_WAIT_SECONDS = 0.05
+
+#: Folds a save's (notification id, event) pairs inside the ledger's open transaction on
+#: the given connection (``ProjectionRunner.folding_in_saves``).
+InlineFold = Callable[[Any, Sequence[tuple[int, Any]]], None]
 
 
 class FollowedLedger(Protocol):
@@ -65,9 +73,13 @@ class ProjectionRunner:
         batch_size: int = DEFAULT_BATCH_SIZE,
         *,
         partition: Partition | None = None,
+        fold_wait_seconds: float = FOLD_WAIT_SECONDS,
     ) -> None:
         """``partition``: a rebuild worker's, which applies only its orders' events, to the
-        generation being built, in staged batches (``staged``: the only writer of its rows)."""
+        generation being built, in staged batches (``staged``: the only writer of its rows).
+        ``fold_wait_seconds``: how long a save waits for a catch-up under way before it
+        leaves its events to be applied after its commit (``folding_in_saves``)."""
+        self._fold_wait = fold_wait_seconds
         self._ledger = ledger
         self._store = store
         self._partition = partition
@@ -87,6 +99,8 @@ class ProjectionRunner:
         self._events_table = store.events_table_of(ledger.recorder)
         self._refusals: tuple[type[BaseException], ...] = (FoldFailed, *store.refusals)
         self._cache = RowCache()
+        self._folded = 0  # the last position a save's own transaction folded in
+        self._applied_listeners: list[Callable[[int], None]] = []
 
     @property
     def store(self) -> ProjectionStore:
@@ -114,8 +128,8 @@ class ProjectionRunner:
         applied everything before the first of them; otherwise catch up from the log (other
         processes' events came between). Events a projection has passed are skipped, as
         always. The number of events newly applied."""
-        if not saved:
-            return 0
+        if not saved or self._folded == saved[-1][0]:
+            return 0  # (folded inside the save's own transaction: ``folding_in_saves``)
         events = [Decoded(position, event, None, order_key(event.originator_id)) for position, event in saved]
         with self._following:
             with self._lock:
@@ -124,6 +138,73 @@ class ProjectionRunner:
                 except Moved:
                     pass  # behind the first of them (or a rebuild swapped in): read the log
             return self._catch_up(self._projections, None)
+
+    @contextmanager
+    def folding_in_saves(self) -> Iterator[InlineFold | None]:
+        """For the ledger's recorder, around one insert of events this process saves: a
+        function that folds them into the read models inside the insert's own transaction
+        (they then commit, or not, with the events: no lag), or None if a catch-up holds
+        the runner past ``fold_wait_seconds`` (the save is then applied after its commit,
+        by ``apply_saved``). Exits
+        after the recorder's commit or rollback; a rollback forgets the rows it cached."""
+        with self._locks_if_free() as held:
+            if not held:
+                yield None
+                return
+            self._folded = 0
+            try:
+                yield self._fold_in_save
+            except BaseException:
+                self._folded = 0
+                self._cache.forget()
+                raise
+            folded = self._folded
+        if folded:
+            self._tell_applied(folded)
+
+    def _fold_in_save(self, connection: Any, saved: Sequence[tuple[int, Any]]) -> None:
+        """Fold a save's events inside the recorder's transaction on ``connection``, if the
+        read models are at the first of them; a fold that fails is rolled back alone (the
+        save commits; ``apply_saved`` meets the failure after it, as without this)."""
+        if self._folded:  # the recorder retries an insert whose commit failed: not cached
+            self._folded = 0
+            self._cache.forget()
+        try:
+            with self._store.inline_transaction(connection) as tx:
+                events = [Decoded(at, event, None, order_key(event.originator_id)) for at, event in saved]
+                self._fold_batch(tx, self._projections, False, events, events[0].position)
+        except FoldRolledBack:
+            self._cache.forget()
+            return
+        self._folded = saved[-1][0]
+
+    @contextmanager
+    def _locks_if_free(self) -> Iterator[bool]:
+        """Both of the runner's locks if they come free within ``fold_wait_seconds`` (the
+        saving thread holds the database's write lock: waiting longer for a catch-up that
+        may itself wait for that lock would stall both)."""
+        if not self._following.acquire(timeout=self._fold_wait):
+            yield False
+            return
+        try:
+            if not self._lock.acquire(timeout=self._fold_wait):
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                self._lock.release()
+        finally:
+            self._following.release()
+
+    def on_applied(self, listener: Callable[[int], None]) -> None:
+        """Call ``listener`` with the serving read models' position after each commit that
+        moved it (the benchmarks time the projection lag with this)."""
+        self._applied_listeners.append(listener)
+
+    def _tell_applied(self, position: int) -> None:
+        for listener in self._applied_listeners:
+            listener(position)
 
     def process(self, notifications: Sequence[Notification]) -> int:
         """Apply one delivered batch (already-applied events are skipped)."""
@@ -331,43 +412,60 @@ class ProjectionRunner:
         start: int,
         through: int | None = None,
     ) -> int:
-        last = max(events[-1].position if events else 0, through or 0)
-        order_events = [d for d in events if isinstance(d.event, OrderEvent)]
-        poisoned = [d for d in events if isinstance(d.event, Undecodable)]
         try:
             with self._transaction() as tx:
-                placed = self._placed(projections, tx.generations(), building)
-                positions = tx.positions([p.name for p in placed])
-                lowest = min(positions.get(p.name, 0) for p in placed)
-                if lowest < start - 1:
-                    raise Moved  # read from past a tracked position (a swap happened): read again
-                for projection in placed:
-                    position = positions.get(projection.name, 0)
-                    cache = self._cache.rows(projection.name, position)
-                    fresh = [d for d in order_events if d.position > position]
-                    fold_into(tx, projection, fresh, cache)
-                    tx.upsert(
-                        poison.TABLE,
-                        [
-                            poison.error_row(
-                                projection.errors_name,
-                                d.position,
-                                d.event.originator_id,
-                                d.event.originator_version,
-                                d.event.error,
-                            )
-                            for d in poisoned
-                            if d.position > position
-                        ],
-                    )
-                    if last > position:
-                        tx.set_position(projection.name, last)
-                        self._cache.committed(projection.name, last)
-                    else:
-                        self._cache.committed(projection.name, position)
+                applied = self._fold_batch(tx, projections, building, events, start, through)
         except BaseException:
             self._cache.forget()  # folds may have changed cached rows the rollback undid
             raise
+        if not building:
+            self._tell_applied(max(events[-1].position if events else 0, through or 0))
+        return applied
+
+    def _fold_batch(
+        self,
+        tx: BatchTransaction,
+        projections: Sequence[Projection],
+        building: bool,
+        events: list[Decoded],
+        start: int,
+        through: int | None = None,
+    ) -> int:
+        """Fold a batch into ``tx``: its events past each projection's tracked position, and
+        the positions moved to the batch's last (``Moved`` if the tracked positions are
+        behind ``start``: events between were not read)."""
+        last = max(events[-1].position if events else 0, through or 0)
+        order_events = [d for d in events if isinstance(d.event, OrderEvent)]
+        poisoned = [d for d in events if isinstance(d.event, Undecodable)]
+        placed = self._placed(projections, tx.generations(), building)
+        positions = tx.positions([p.name for p in placed])
+        lowest = min(positions.get(p.name, 0) for p in placed)
+        if lowest < start - 1:
+            raise Moved  # read from past a tracked position (a swap happened): read again
+        for projection in placed:
+            position = positions.get(projection.name, 0)
+            cache = self._cache.rows(projection.name, position)
+            fresh = [d for d in order_events if d.position > position]
+            fold_into(tx, projection, fresh, cache)
+            tx.upsert(
+                poison.TABLE,
+                [
+                    poison.error_row(
+                        projection.errors_name,
+                        d.position,
+                        d.event.originator_id,
+                        d.event.originator_version,
+                        d.event.error,
+                    )
+                    for d in poisoned
+                    if d.position > position
+                ],
+            )
+            if last > position:
+                tx.set_position(projection.name, last)
+                self._cache.committed(projection.name, last)
+            else:
+                self._cache.committed(projection.name, position)
         return sum(1 for d in events if d.position > lowest)
 
     def _set_aside(
@@ -389,4 +487,6 @@ class ProjectionRunner:
                 )
                 tx.upsert(poison.TABLE, [row])
                 tx.set_position(projection.name, decoded.position)
+        if behind and not building:
+            self._tell_applied(decoded.position)
         return 1 if behind else 0

@@ -19,6 +19,11 @@ from execledger.projections.schema import Row, Table
 TRACKING_TABLE_NAME = "projection_tracking"
 
 
+class FoldRolledBack(Exception):
+    """A batch inside the ledger's transaction failed and was rolled back alone: the
+    ledger's events still commit, the read models stay where they were."""
+
+
 class BatchTransaction(Protocol):
     """What a batch of the runner does inside one transaction."""
 
@@ -87,6 +92,14 @@ class ProjectionStore(Protocol):
 
     def transaction(self) -> AbstractContextManager[StoreTransaction]:
         """One batch: commit on a clean exit, roll back if the block raises."""
+        ...
+
+    def inline_transaction(self, connection: Any) -> AbstractContextManager[BatchTransaction]:
+        """One batch inside a transaction the ledger's recorder has open on ``connection``
+        (a connection to this same database), as a savepoint: kept if the block ends
+        cleanly (committed, or not, with the ledger's events), rolled back alone if it
+        raises, which then comes out as ``FoldRolledBack``; any other exception means the
+        enclosing transaction cannot go on."""
         ...
 
     def positions(self) -> dict[str, int]:

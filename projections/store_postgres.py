@@ -21,7 +21,9 @@ from execledger.projections.postgres_codec import PostgresCodec
 from execledger.projections.postgres_commits import CommitListener
 from execledger.projections.projection import Projection, tables_of
 from execledger.projections.schema import Kind, Row, Table
-from execledger.projections.store import TRACKING_TABLE_NAME
+from execledger.projections.store import TRACKING_TABLE_NAME, FoldRolledBack
+from psycopg.pq import TransactionStatus
+from psycopg.rows import tuple_row
 
 #: Serialises DDL of concurrent processes (CREATE TABLE IF NOT EXISTS can race).
 DDL_LOCK_KEY = 0x65786C70  # "exlp"
@@ -44,9 +46,14 @@ _TYPES = {
 class PostgresTransaction:
     """One batch inside a PostgreSQL transaction."""
 
-    def __init__(self, store: PostgresProjectionStore, cursor: psycopg.Cursor[Any]) -> None:
+    def __init__(
+        self, store: PostgresProjectionStore, cursor: psycopg.Cursor[Any], *, copying: bool = True
+    ) -> None:
+        """``copying``: many rows go in by COPY (not inside a pipeline, which has no COPY:
+        there every row is one pipelined statement)."""
         self._store = store
         self._cursor = cursor
+        self._copying = copying
         self._staged: set[str] = set()
         self._moved: dict[str, int] = {}  # positions set, written together (``flush``)
 
@@ -83,7 +90,7 @@ class PostgresTransaction:
         others = [n for n in table.column_names if n not in table.key]
         updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in others)
         conflict = f"ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {updates}"
-        if len(rows) <= PIPELINED_ROWS:
+        if len(rows) <= PIPELINED_ROWS or not self._copying:
             self._insert_values(table, rows, conflict)
             return
         stage = f"pg_temp.stage_{table.name}"
@@ -108,7 +115,7 @@ class PostgresTransaction:
     def insert(self, table: Table, rows: Sequence[Row]) -> None:
         """COPY the rows in (a key already present fails the batch, as an INSERT would; a few
         rows: one pipelined INSERT each)."""
-        if len(rows) > PIPELINED_ROWS:
+        if len(rows) > PIPELINED_ROWS and self._copying:
             self._copy(self._store.qualified(table.name), table, rows)
         elif rows:
             self._insert_values(table, rows, "")
@@ -211,6 +218,22 @@ class PostgresProjectionStore:
                 yield tx
                 tx.flush()
             self.staging_tables.update(tx.staged)  # committed: they exist for the session
+
+    @contextmanager
+    def inline_transaction(self, connection: Any) -> Iterator[PostgresTransaction]:
+        """A batch on the recorder's connection, inside its (pipelined) transaction, under a
+        savepoint (``ProjectionStore.inline_transaction``)."""
+        if not isinstance(connection, psycopg.Connection):
+            raise TypeError("an inline batch needs a psycopg connection")
+        try:
+            with connection.transaction(), connection.cursor(row_factory=tuple_row) as cursor:
+                tx = PostgresTransaction(self, cursor, copying=False)
+                yield tx
+                tx.flush()
+        except Exception as error:
+            if connection.info.transaction_status == TransactionStatus.INERROR:
+                raise  # the savepoint's rollback failed: the ledger's transaction cannot commit
+            raise FoldRolledBack(str(error)) from error
 
     def ensure(self, projections: Sequence[Projection]) -> None:
         with self.transaction() as tx:

@@ -22,7 +22,7 @@ from execledger.projections.projection import Projection, tables_of
 from execledger.projections.schema import Kind, Row, Table
 from execledger.projections.sqlite_codec import SQLiteCodec
 from execledger.projections.sqlite_commits import CommitWatcher
-from execledger.projections.store import TRACKING_TABLE_NAME
+from execledger.projections.store import TRACKING_TABLE_NAME, FoldRolledBack
 
 BUSY_TIMEOUT_SECONDS = 30.0
 CHUNK = 500
@@ -50,15 +50,26 @@ def _same_file(first: str, second: str) -> bool:
         return False
 
 
-class SQLiteTransaction:
-    """One batch on the store's connection, inside BEGIN IMMEDIATE."""
+def read_positions(connection: sqlite3.Connection) -> dict[str, int]:
+    rows = connection.execute(f"SELECT name, position FROM {TRACKING_TABLE_NAME}")
+    return {name: position for name, position in rows}
 
-    def __init__(self, store: SQLiteProjectionStore) -> None:
+
+def read_generations(connection: sqlite3.Connection) -> dict[str, Generations]:
+    rows = connection.execute(f"SELECT table_name, serving, building FROM {generation.TABLE.name}")
+    return {name: Generations(serving, building) for name, serving, building in rows}
+
+
+class SQLiteTransaction:
+    """One batch on the store's connection, inside BEGIN IMMEDIATE (or on the ledger
+    recorder's connection, inside its transaction: ``inline_transaction``)."""
+
+    def __init__(self, store: SQLiteProjectionStore, connection: sqlite3.Connection | None = None) -> None:
         self._store = store
-        self._connection = store.connection
+        self._connection = store.connection if connection is None else connection
 
     def positions(self, names: Sequence[str] | None = None) -> dict[str, int]:
-        positions = self._store.read_positions()
+        positions = read_positions(self._connection)
         return positions if names is None else {n: p for n, p in positions.items() if n in names}
 
     def load(self, table: Table, keys: Sequence[Any]) -> dict[Any, Row]:
@@ -87,7 +98,7 @@ class SQLiteTransaction:
         )
 
     def generations(self) -> dict[str, Generations]:
-        return self._store.read_generations()
+        return read_generations(self._connection)
 
     def set_generations(self, table_name: str, generations: Generations) -> None:
         self._connection.execute(
@@ -181,8 +192,7 @@ class SQLiteProjectionStore:
                 self.create(table)
 
     def read_generations(self) -> dict[str, Generations]:
-        rows = self.connection.execute(f"SELECT table_name, serving, building FROM {generation.TABLE.name}")
-        return {name: Generations(serving, building) for name, serving, building in rows}
+        return read_generations(self.connection)
 
     def generations(self) -> dict[str, Generations]:
         with self._lock:
@@ -199,9 +209,23 @@ class SQLiteProjectionStore:
                 raise
             self.connection.execute("COMMIT")
 
+    @contextmanager
+    def inline_transaction(self, connection: Any) -> Iterator[SQLiteTransaction]:
+        """A batch on the recorder's connection to this file, inside its transaction, under
+        a savepoint (``ProjectionStore.inline_transaction``)."""
+        if not isinstance(connection, sqlite3.Connection) or not connection.in_transaction:
+            raise TypeError("an inline batch needs a sqlite3 connection inside a transaction")
+        connection.execute("SAVEPOINT read_models")
+        try:
+            yield SQLiteTransaction(self, connection)
+        except Exception as error:
+            connection.execute("ROLLBACK TO read_models")
+            connection.execute("RELEASE read_models")
+            raise FoldRolledBack(str(error)) from error
+        connection.execute("RELEASE read_models")
+
     def read_positions(self) -> dict[str, int]:
-        rows = self.connection.execute(f"SELECT name, position FROM {TRACKING_TABLE_NAME}")
-        return {name: position for name, position in rows}
+        return read_positions(self.connection)
 
     def positions(self) -> dict[str, int]:
         with self._lock:

@@ -49,7 +49,7 @@ from execledger.infrastructure.ledger import Ledger, open_ledger
 from execledger.infrastructure.logging import configure_logging
 from execledger.infrastructure.read_models import following_projections, open_projections
 from execledger.infrastructure.use_cases import work_batch
-from execledger.projections import ProjectionRunner, ProjectionStore
+from execledger.projections import ProjectionRunner
 
 from tests.rebalance import rebalance_requests, write_rebalance_file
 
@@ -85,30 +85,15 @@ class CountingLedger:
 
 
 class AppliedProbe:
-    """Records, for each batch a follower commits, when (``time.monotonic``: one clock for
-    every process on the machine) and the position it reached: the store's transactions
-    are wrapped, nothing is polled, so the probe neither waits nor competes for locks."""
+    """Records, for each commit that moves the follower's read models, when
+    (``time.monotonic``: one clock for every process on the machine) and the position it
+    reached (``ProjectionRunner.on_applied``: the runner tells, nothing is polled, so the
+    probe neither waits nor competes for locks). A save folded inside its own transaction
+    is told right after that commit."""
 
-    def __init__(self, store: ProjectionStore) -> None:
+    def __init__(self, runner: ProjectionRunner) -> None:
         self.samples: list[tuple[float, int]] = []
-        begin = store.transaction
-
-        @contextmanager
-        def transaction() -> Iterator[Any]:
-            reached = [0]
-            with begin() as tx:
-                set_position = tx.set_position
-
-                def recording(name: str, position: int) -> None:
-                    reached[0] = max(reached[0], position)
-                    set_position(name, position)
-
-                tx.set_position = recording
-                yield tx
-            if reached[0]:
-                self.samples.append((time.monotonic(), reached[0]))
-
-        store.transaction = transaction  # type: ignore[method-assign]
+        runner.on_applied(lambda position: self.samples.append((time.monotonic(), position)))
 
 
 def lags_ms(saved: list[tuple[int, float]], samples: list[tuple[float, int]]) -> list[float]:
@@ -131,7 +116,7 @@ def follow_elsewhere(url: str, poll_interval_seconds: float, ready: Any, stop: A
         store = open_projections(url)
         runner = ProjectionRunner(ledger, store)
         runner.catch_up()
-        probe = AppliedProbe(store)
+        probe = AppliedProbe(runner)
         store.wake_on_commits(ledger.recorder, runner.wake)
         stopping = threading.Event()
         threading.Thread(target=lambda: (stop.wait(), stopping.set(), runner.wake()), daemon=True).start()
@@ -167,7 +152,7 @@ def run_engine(orders: int, url: str, *, follow: str, poll_interval_seconds: flo
         with following_projections(
             ledger, parse_database_url(url), poll_interval_seconds=poll_interval_seconds
         ) as runner:
-            probe = AppliedProbe(runner.store)
+            probe = AppliedProbe(runner)
             result = work_batch(ledger, batch)
         samples = probe.samples
     elif follow == "process":

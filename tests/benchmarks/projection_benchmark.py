@@ -137,10 +137,11 @@ def reads_during_rebuild(db: str, ledger: Ledger, store: ProjectionStore, sample
 
 def lag_while_writing(ledger: Ledger, runner: ProjectionRunner, orders: int) -> dict[str, Any]:
     """Save orders one at a time; time from each save's commit until the follower committed it
-    (its store's transactions are probed: nothing polls the database). The follower follows
-    as ``execute``'s does: each save's events applied in the saving thread right after the
-    commit, and a background thread polling every 50 ms."""
-    probe = AppliedProbe(runner.store)
+    (the runner tells each commit: nothing polls the database). The follower follows as
+    ``execute``'s does: each save's events folded inside its own transaction (else applied
+    in the saving thread right after the commit), and a background thread polling every 50 ms."""
+    probe = AppliedProbe(runner)
+    ledger.fold_in_saves(runner)
     runner.start_in_background(poll_interval_seconds=0.05)
     committed_at = [0.0]
 
@@ -163,6 +164,7 @@ def lag_while_writing(ledger: Ledger, runner: ProjectionRunner, orders: int) -> 
                 time.sleep(0.0005)
             time.sleep(0.01)
     finally:
+        ledger.fold_in_saves(None)
         ledger.remove_save_listener(follow)
         ledger.remove_save_listener(mark)
         runner.stop()
