@@ -1,10 +1,11 @@
 """ProjectionRunner: follows the ledger's notification log with tracking, on both backends.
 
-It polls ``select_notifications`` from the lowest tracked position, in batches. Each
-batch is one store transaction: the tracking rows are locked and re-read inside it,
-events at or below a projection's position are skipped (a duplicate delivery or a
-concurrent runner changes nothing), the rows are folded and written, and the
-positions advance, all committed together.
+It reads the log from the lowest tracked position, in batches, each written by
+``batches.BatchWriter`` in one store transaction (tracking locked and re-read inside it,
+events already passed skipped, rows and positions committed together). The engine's
+own saves are folded inside their insert's transaction instead (``folding_in_saves``,
+offered to the ledger's recorder: ``infrastructure.ledger_recorders``), so its read
+models commit with its events.
 
 Speed (docs/performance.md): the runner reads the stored events itself when the store
 shares the ledger's database (same rows, same order as ``select_notifications``) and
@@ -22,24 +23,21 @@ rolled-back insert is permanent and safe to pass.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from eventsourcing.persistence import Notification
-from execledger.domain.order_events import OrderEvent
-from execledger.projections import generation, poison
 from execledger.projections import rebuild as rebuilding
+from execledger.projections.batches import BatchWriter
 from execledger.projections.decoding import Decoded, EventDecoder, RawEvent, order_key
-from execledger.projections.folding import FoldFailed, RowCache, fold_into, reason
-from execledger.projections.generation import Generations, ProjectionAt
+from execledger.projections.folding import RowCache
 from execledger.projections.partition import Partition
-from execledger.projections.poison import Undecodable
 from execledger.projections.projection import Projection, tables_of
 from execledger.projections.rebuild import ProgressCallback, ReadSideOpener
 from execledger.projections.registry import ALL_PROJECTIONS, select_projections
-from execledger.projections.staged import Moved, staged
-from execledger.projections.store import BatchTransaction, FoldRolledBack, ProjectionStore
+from execledger.projections.staged import Moved
+from execledger.projections.store import FoldRolledBack, ProjectionStore
 
 DEFAULT_BATCH_SIZE = 2000
 
@@ -83,10 +81,6 @@ class ProjectionRunner:
         self._ledger = ledger
         self._store = store
         self._partition = partition
-        # Looked up at each batch (a probe or a wrapper may replace the store's transaction).
-        self._transaction: Callable[[], AbstractContextManager[BatchTransaction]] = (
-            (lambda: store.transaction()) if partition is None else (lambda: staged(store))
-        )
         self._projections = tuple(projections)
         self._batch_size = batch_size
         self._lock = threading.Lock()
@@ -97,8 +91,8 @@ class ProjectionRunner:
         self.error: BaseException | None = None
         self._decoder = EventDecoder(ledger.mapper)
         self._events_table = store.events_table_of(ledger.recorder)
-        self._refusals: tuple[type[BaseException], ...] = (FoldFailed, *store.refusals)
         self._cache = RowCache()
+        self._batches = BatchWriter(store, self._cache, self._tell_applied, partition)
         self._folded = 0  # the last position a save's own transaction folded in
         self._applied_listeners: list[Callable[[int], None]] = []
 
@@ -134,7 +128,7 @@ class ProjectionRunner:
         with self._following:
             with self._lock:
                 try:
-                    return self._apply(self._projections, False, events, events[0].position)
+                    return self._batches.apply(self._projections, False, events, events[0].position)
                 except Moved:
                     pass  # behind the first of them (or a rebuild swapped in): read the log
             return self._catch_up(self._projections, None)
@@ -172,7 +166,7 @@ class ProjectionRunner:
         try:
             with self._store.inline_transaction(connection) as tx:
                 events = [Decoded(at, event, None, order_key(event.originator_id)) for at, event in saved]
-                self._fold_batch(tx, self._projections, False, events, events[0].position)
+                self._batches.fold(tx, self._projections, False, events, events[0].position)
         except FoldRolledBack:
             self._cache.forget()
             return
@@ -209,7 +203,9 @@ class ProjectionRunner:
     def process(self, notifications: Sequence[Notification]) -> int:
         """Apply one delivered batch (already-applied events are skipped)."""
         with self._lock:
-            return self._apply(self._projections, False, self._decoder.decode_notifications(notifications), 0)
+            return self._batches.apply(
+                self._projections, False, self._decoder.decode_notifications(notifications), 0
+            )
 
     def run_forever(self, poll_interval_seconds: float, stop_event: threading.Event) -> None:
         """Catch up, then again on each ``wake()`` or every ``poll_interval_seconds`` (for
@@ -319,20 +315,6 @@ class ProjectionRunner:
         with rebuilding.collecting_nothing(), self._store.bulk_loading():
             return self._catch_up(self._projections, progress, building=True)
 
-    def _placed(
-        self, projections: Sequence[Projection], generations: Mapping[str, Generations], building: bool
-    ) -> list[ProjectionAt]:
-        """The projections at the generation this work writes: serving, or being rebuilt."""
-        placed = []
-        for projection in projections:
-            current = generations.get(projection.state_table.name, generation.NONE)
-            number = current.building if building else current.serving
-            if number is None:
-                raise Moved  # the rebuild was swapped in by another runner
-            part = None if self._partition is None else (self._partition.number, self._partition.of)
-            placed.append(generation.at(projection, number, serving=not building, partition=part))
-        return placed
-
     # ---- the work -------------------------------------------------------------------
 
     def _run_guarded(self, poll_interval_seconds: float) -> None:
@@ -349,7 +331,7 @@ class ProjectionRunner:
         while True:
             with self._lock:
                 try:
-                    placed = self._placed(projections, self._store.generations(), building)
+                    placed = self._batches.placed(projections, self._store.generations(), building)
                 except Moved:
                     return total
                 positions = self._store.positions()
@@ -360,7 +342,7 @@ class ProjectionRunner:
                 mine = rows if self._partition is None else self._partition.select(rows)
                 try:
                     events = self._decoder.decode(mine)
-                    total += self._apply(projections, building, events, start, rows[-1][0])
+                    total += self._batches.apply(projections, building, events, start, rows[-1][0])
                 except Moved:
                     continue  # a swap changed the generations: read again from the new positions
             if progress is not None:
@@ -374,119 +356,3 @@ class ProjectionRunner:
             return self._store.read_events(self._events_table, start, self._batch_size)
         notifications = self._ledger.recorder.select_notifications(start, self._batch_size)
         return [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in notifications]
-
-    def _apply(
-        self,
-        projections: Sequence[Projection],
-        building: bool,
-        events: list[Decoded],
-        start: int,
-        through: int | None = None,
-    ) -> int:
-        """Apply a batch in one transaction; if an event in it is refused (its fold raises,
-        or the database rejects a value), apply the batch event by event instead and set
-        each refused event aside in ``projection_errors``, so the read side goes on.
-        ``start``: the position the events were read from (0: delivered, not read);
-        ``through``: the last position read (a partition's events may end before it)."""
-        if not events and through is None:
-            return 0
-        try:
-            return self._apply_batch(projections, building, events, start, through)
-        except self._refusals:
-            pass
-        applied = 0
-        for decoded in events:
-            try:
-                applied += self._apply_batch(projections, building, [decoded], start)
-            except self._refusals as error:
-                applied += self._set_aside(projections, building, decoded, reason(error))
-        if through is not None:
-            self._apply_batch(projections, building, [], start, through)
-        return applied
-
-    def _apply_batch(
-        self,
-        projections: Sequence[Projection],
-        building: bool,
-        events: list[Decoded],
-        start: int,
-        through: int | None = None,
-    ) -> int:
-        try:
-            with self._transaction() as tx:
-                applied = self._fold_batch(tx, projections, building, events, start, through)
-        except BaseException:
-            self._cache.forget()  # folds may have changed cached rows the rollback undid
-            raise
-        if not building:
-            self._tell_applied(max(events[-1].position if events else 0, through or 0))
-        return applied
-
-    def _fold_batch(
-        self,
-        tx: BatchTransaction,
-        projections: Sequence[Projection],
-        building: bool,
-        events: list[Decoded],
-        start: int,
-        through: int | None = None,
-    ) -> int:
-        """Fold a batch into ``tx``: its events past each projection's tracked position, and
-        the positions moved to the batch's last (``Moved`` if the tracked positions are
-        behind ``start``: events between were not read)."""
-        last = max(events[-1].position if events else 0, through or 0)
-        order_events = [d for d in events if isinstance(d.event, OrderEvent)]
-        poisoned = [d for d in events if isinstance(d.event, Undecodable)]
-        placed = self._placed(projections, tx.generations(), building)
-        positions = tx.positions([p.name for p in placed])
-        lowest = min(positions.get(p.name, 0) for p in placed)
-        if lowest < start - 1:
-            raise Moved  # read from past a tracked position (a swap happened): read again
-        for projection in placed:
-            position = positions.get(projection.name, 0)
-            cache = self._cache.rows(projection.name, position)
-            fresh = [d for d in order_events if d.position > position]
-            fold_into(tx, projection, fresh, cache)
-            tx.upsert(
-                poison.TABLE,
-                [
-                    poison.error_row(
-                        projection.errors_name,
-                        d.position,
-                        d.event.originator_id,
-                        d.event.originator_version,
-                        d.event.error,
-                    )
-                    for d in poisoned
-                    if d.position > position
-                ],
-            )
-            if last > position:
-                tx.set_position(projection.name, last)
-                self._cache.committed(projection.name, last)
-            else:
-                self._cache.committed(projection.name, position)
-        return sum(1 for d in events if d.position > lowest)
-
-    def _set_aside(
-        self, projections: Sequence[Projection], building: bool, decoded: Decoded, error: str
-    ) -> int:
-        """Record the event as poison for each projection not yet past it, and pass it."""
-        event = decoded.event
-        with self._transaction() as tx:
-            placed = self._placed(projections, tx.generations(), building)
-            positions = tx.positions([p.name for p in placed])
-            behind = [p for p in placed if positions.get(p.name, 0) < decoded.position]
-            for projection in behind:
-                row = poison.error_row(
-                    projection.errors_name,
-                    decoded.position,
-                    getattr(event, "originator_id", None),
-                    getattr(event, "originator_version", None),
-                    error,
-                )
-                tx.upsert(poison.TABLE, [row])
-                tx.set_position(projection.name, decoded.position)
-        if behind and not building:
-            self._tell_applied(decoded.position)
-        return 1 if behind else 0
