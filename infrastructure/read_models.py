@@ -9,6 +9,7 @@ import structlog
 from execledger.infrastructure.database_url import DatabaseUrl, parse_database_url
 from execledger.infrastructure.ledger import Ledger, SaveListener, open_ledger
 from execledger.projections import ALL_PROJECTIONS, Projection, ProjectionRunner, ProjectionStore
+from execledger.projections.runner import FOLD_WAIT_SECONDS
 
 log = structlog.get_logger(__name__)
 
@@ -45,7 +46,11 @@ def ledger_and_projections(url: str | DatabaseUrl) -> Iterator[tuple[Ledger, Pro
 
 @contextmanager
 def following_projections(
-    ledger: Ledger, database: DatabaseUrl, *, poll_interval_seconds: float
+    ledger: Ledger,
+    database: DatabaseUrl,
+    *,
+    poll_interval_seconds: float,
+    fold_wait_seconds: float = FOLD_WAIT_SECONDS,
 ) -> Iterator[ProjectionRunner]:
     """The read models follow the ledger while the engine works: each save's events are
     folded into them inside the save's own transaction (``Ledger.fold_in_saves``; else, or
@@ -53,7 +58,7 @@ def following_projections(
     ``catch_up_after_save``), and a background thread applies events other processes
     commit. On exit the runner stops and catches up, so the read models hold every event."""
     store = open_projections(database)
-    runner = ProjectionRunner(ledger, store)
+    runner = ProjectionRunner(ledger, store, fold_wait_seconds=fold_wait_seconds)
     runner.start_in_background(poll_interval_seconds=poll_interval_seconds)
     listener = catch_up_after_save(runner)
     ledger.add_save_listener(listener)

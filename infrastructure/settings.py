@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     ] = "WARNING"
     database_connect_timeout_seconds: int = Field(5, ge=1, le=300)
     projection_poll_interval_seconds: float = Field(0.05, ge=0.001, le=60)
+    #: How long an engine's save waits for its follower's catch-up under way before it
+    #: leaves its events to be applied after its commit instead of inside it.
+    projection_fold_wait_seconds: float = Field(0.05, ge=0, le=60)
     #: How long an order's lease outlives its owner's last renewal (takeover after a crash).
     lease_ttl_seconds: float = Field(30.0, gt=0, le=3600)
     #: Orders one session works at once.

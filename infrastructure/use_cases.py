@@ -75,7 +75,12 @@ def execute_batch(
     poll = settings.projection_poll_interval_seconds
     with (
         open_ledger(database) as ledger,
-        following_projections(ledger, database, poll_interval_seconds=poll),
+        following_projections(
+            ledger,
+            database,
+            poll_interval_seconds=poll,
+            fold_wait_seconds=settings.projection_fold_wait_seconds,
+        ),
         order_leases(database, ttl_seconds=settings.lease_ttl_seconds) as leases,
     ):
         return _work(ledger, batch, prepared, on_finished, settings, leases)

@@ -41,8 +41,8 @@ from execledger.projections.store import FoldRolledBack, ProjectionStore
 
 DEFAULT_BATCH_SIZE = 2000
 
-#: How long a save folding its events waits for a catch-up under way (the background
-#: follower's check for other processes' events takes about a millisecond).
+#: How long a save waits for a catch-up under way before it goes ahead without folding
+#: (the background follower's check for other processes' events takes about a millisecond).
 FOLD_WAIT_SECONDS = 0.05
 
 #: Folds a save's (notification id, event) pairs inside the ledger's open transaction on
@@ -139,8 +139,8 @@ class ProjectionRunner:
         function that folds them into the read models inside the insert's own transaction
         (they then commit, or not, with the events: no lag), or None if a catch-up holds
         the runner past ``fold_wait_seconds`` (the save is then applied after its commit,
-        by ``apply_saved``). Exits
-        after the recorder's commit or rollback; a rollback forgets the rows it cached."""
+        by ``apply_saved``). Entered before the insert's transaction begins; exits after
+        its commit or rollback (a rollback forgets the rows the fold cached)."""
         with self._locks_if_free() as held:
             if not held:
                 yield None
@@ -174,9 +174,9 @@ class ProjectionRunner:
 
     @contextmanager
     def _locks_if_free(self) -> Iterator[bool]:
-        """Both of the runner's locks if they come free within ``fold_wait_seconds`` (the
-        saving thread holds the database's write lock: waiting longer for a catch-up that
-        may itself wait for that lock would stall both)."""
+        """Both of the runner's locks if they come free within ``fold_wait_seconds``: a
+        catch-up of other processes' events may take long, and the save need not wait
+        for it (its events are then applied after its commit)."""
         if not self._following.acquire(timeout=self._fold_wait):
             yield False
             return

@@ -7,9 +7,11 @@
         --dsn ... --processes 2
 
 Prints JSON. Our figure: orders and events per second end to end (submit, decide, place,
-fill, complete: every event saved as the engine saves it; with ``--follow`` the read
-models follow the ledger on a background thread, as in ``execute``, and the projection lag
-is measured: for every save, the time until all read models have applied it).
+fill, complete: every event saved as the engine saves it; with ``--follow in-process``
+the read models follow the ledger as in ``execute`` (each save folded inside its own
+transaction, a background thread for other processes' events), with ``--follow process``
+a follower in another process does, as ``projections run``; the projection lag is
+measured: for every save, the time from its commit until all read models hold it).
 
 The baseline, measured in the same run on the same database: a bare eventsourcing
 Application saving one event per ``save()`` call (the per-event commit rate: what an
@@ -89,11 +91,23 @@ class AppliedProbe:
     (``time.monotonic``: one clock for every process on the machine) and the position it
     reached (``ProjectionRunner.on_applied``: the runner tells, nothing is polled, so the
     probe neither waits nor competes for locks). A save folded inside its own transaction
-    is told right after that commit."""
+    is told right after that commit; ``inline_seconds`` holds how long each such fold kept
+    the save's transaction open (the store's ``inline_transaction``, timed)."""
 
     def __init__(self, runner: ProjectionRunner) -> None:
         self.samples: list[tuple[float, int]] = []
+        self.inline_seconds: list[float] = []
         runner.on_applied(lambda position: self.samples.append((time.monotonic(), position)))
+        store, begin = runner.store, runner.store.inline_transaction
+
+        @contextmanager
+        def timed(connection: Any) -> Iterator[Any]:
+            started = time.perf_counter()
+            with begin(connection) as tx:
+                yield tx
+            self.inline_seconds.append(time.perf_counter() - started)
+
+        store.inline_transaction = timed  # type: ignore[method-assign]
 
 
 def lags_ms(saved: list[tuple[int, float]], samples: list[tuple[float, int]]) -> list[float]:
@@ -147,6 +161,7 @@ def run_engine(orders: int, url: str, *, follow: str, poll_interval_seconds: flo
     counter = CountingLedger(ledger)
     batch = Batch(tuple(rebalance_requests(orders)), seed=1)
     samples: list[tuple[float, int]] = []
+    inline: list[float] = []
     started = time.perf_counter()
     if follow == "in-process":
         with following_projections(
@@ -155,6 +170,7 @@ def run_engine(orders: int, url: str, *, follow: str, poll_interval_seconds: flo
             probe = AppliedProbe(runner)
             result = work_batch(ledger, batch)
         samples = probe.samples
+        inline = [seconds * 1000 for seconds in probe.inline_seconds]
     elif follow == "process":
         context = multiprocessing.get_context("spawn")
         ready, stop, out = context.Event(), context.Event(), context.Queue()
@@ -172,7 +188,13 @@ def run_engine(orders: int, url: str, *, follow: str, poll_interval_seconds: flo
     ledger.close()
     assert result.all_terminal, "a benchmark session left orders open"
     lags = lags_ms(counter.saved, samples) if follow else []
-    return {"seconds": elapsed, "events": sum(counter.batches), "batches": counter.batches, "lags": lags}
+    return {
+        "seconds": elapsed,
+        "events": sum(counter.batches),
+        "batches": counter.batches,
+        "lags": lags,
+        "inline_ms": inline,
+    }
 
 
 def bare_app(url: str, directory: Path, name: str) -> Application[UUID]:
@@ -326,6 +348,11 @@ def engine_report(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
                 ),
                 # What the follower must apply before a commit counts as projected.
                 "commit_size_events": _percentiles([float(size) for size in run["batches"]]),
+                # In-process: commits whose events were folded inside their own transaction
+                # (the rest were applied right after their commit), and how long each fold
+                # kept that transaction open.
+                "commits_folded_in_their_transaction": len(run["inline_ms"]),
+                "inline_fold_ms": _percentiles(run["inline_ms"]),
                 "load_average": os.getloadavg(),
             }
             if args.follow
