@@ -1,8 +1,10 @@
 """Partitions of the orders, for a rebuild spread over processes.
 
 A partitioned rebuild gives each worker process the orders of one partition: every
-worker reads the whole log, keeps only the stored events of its orders (a cheap, stable
-test on the stored originator id, before any decoding), and folds and writes those. All
+worker reads the log for the stored events of its orders only (a cheap, stable test on
+the stored originator id, made by the database when the store reads the log itself:
+``ProjectionStore.read_events``; else here, before any decoding), and folds and writes
+those. All
 of an order's events fall in one partition, so each order is still folded in log order.
 Each partition tracks its position in its own row (``generation.partition_name``).
 """

@@ -336,23 +336,34 @@ class ProjectionRunner:
                     return total
                 positions = self._store.positions()
                 start = min(positions.get(p.name, 0) for p in placed) + 1
-                rows = self._read(start)
-                if not rows:
+                rows, through, full = self._read(start)
+                if not through:
                     return total
-                mine = rows if self._partition is None else self._partition.select(rows)
                 try:
-                    events = self._decoder.decode(mine)
-                    total += self._batches.apply(projections, building, events, start, rows[-1][0])
+                    events = self._decoder.decode(rows)
+                    total += self._batches.apply(projections, building, events, start, through)
                 except Moved:
                     continue  # a swap changed the generations: read again from the new positions
             if progress is not None:
-                progress(rows[-1][0], self.ledger_position())
-            if len(rows) < self._batch_size:
+                progress(through, self.ledger_position())
+            if not full:
                 return total
 
-    def _read(self, start: int) -> Sequence[RawEvent]:
-        """Up to a batch of stored events from notification id ``start`` on, undecoded."""
+    def _read(self, start: int) -> tuple[Sequence[RawEvent], int, bool]:
+        """This runner's stored events (its partition's, if it has one) among up to a batch
+        from notification id ``start`` on, undecoded; the last position read (0: none);
+        whether the batch was full (more may follow)."""
+        part = None if self._partition is None else (self._partition.number, self._partition.of)
         if self._events_table is not None:
-            return self._store.read_events(self._events_table, start, self._batch_size)
+            # A partition's short batch read the log to its end: to the ledger's position
+            # before the read, at least (ids commit in order; past its last own event,
+            # another runner would otherwise fold what this one passed over).
+            end = 0 if part is None else self.ledger_position()
+            rows = self._store.read_events(self._events_table, start, self._batch_size, part)
+            full = len(rows) == self._batch_size
+            last = rows[-1][0] if rows else 0
+            return rows, (last if full else max(last, end)), full
         notifications = self._ledger.recorder.select_notifications(start, self._batch_size)
-        return [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in notifications]
+        read = [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in notifications]
+        mine = read if self._partition is None else self._partition.select(read)
+        return mine, (read[-1][0] if read else 0), len(read) == self._batch_size

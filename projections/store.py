@@ -157,7 +157,11 @@ class ProjectionStore(Protocol):
         """
         ...
 
-    def read_events(self, table: str, start: int, limit: int) -> list[tuple[int, Any, int, str, bytes]]:
+    def read_events(
+        self, table: str, start: int, limit: int, partition: tuple[int, int] | None = None
+    ) -> list[tuple[int, Any, int, str, bytes]]:
         """Up to ``limit`` stored events with notification id >= ``start``, in id order:
-        (notification id, originator id, originator version, topic, state)."""
+        (notification id, originator id, originator version, topic, state); with
+        ``partition`` (number, of), only those of its orders (``partition.bucket``),
+        chosen by the database, so a rebuild worker never fetches the others' states."""
         ...

@@ -32,6 +32,9 @@ DDL_LOCK_KEY = 0x65786C70  # "exlp"
 #: of one save is a few rows per table, a rebuild's thousands.
 PIPELINED_ROWS = 64
 
+#: ``partition.bucket`` of a UUID originator id in SQL: its last 8 hex digits as a number.
+_BUCKET = "('x' || right(originator_id::text, 8))::bit(32)::bigint"
+
 _TYPES = {
     Kind.TEXT: "TEXT",
     Kind.INT: "BIGINT",
@@ -334,13 +337,21 @@ class PostgresProjectionStore:
             return None
         return f'"{schema}"."{table}"'
 
-    def read_events(self, table: str, start: int, limit: int) -> list[tuple[int, Any, int, str, bytes]]:
-        """Stored events from ``start`` on, as the recorder's ``select_notifications`` reads them."""
+    def read_events(
+        self, table: str, start: int, limit: int, partition: tuple[int, int] | None = None
+    ) -> list[tuple[int, Any, int, str, bytes]]:
+        """Stored events from ``start`` on, as the recorder's ``select_notifications`` reads
+        them (a partition's: ``partition.bucket`` computed by the server, the UUID's last
+        32 bits, so no other row crosses the connection)."""
+        where, params = "notification_id>=%s", [start]
+        if partition is not None:
+            where += f" AND {_BUCKET} %% %s = %s"
+            params += [partition[1], partition[0]]
         with self._lock, self.connection.cursor() as cursor:
             cursor.execute(
                 "SELECT notification_id, originator_id, originator_version, topic, state "
-                f"FROM {table} WHERE notification_id>=%s ORDER BY notification_id LIMIT %s",
-                (start, limit),
+                f"FROM {table} WHERE {where} ORDER BY notification_id LIMIT %s",
+                (*params, limit),
             )
             return cursor.fetchall()
 

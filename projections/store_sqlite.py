@@ -18,6 +18,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 from execledger.projections import generation, poison
 from execledger.projections.errors import ProjectionStoreUnavailable
 from execledger.projections.generation import Generations, serving_generation
+from execledger.projections.partition import bucket
 from execledger.projections.projection import Projection, tables_of
 from execledger.projections.schema import Kind, Row, Table
 from execledger.projections.sqlite_codec import SQLiteCodec
@@ -294,18 +295,27 @@ class SQLiteProjectionStore:
             return None
         return table
 
-    def read_events(self, table: str, start: int, limit: int) -> list[tuple[int, Any, int, str, bytes]]:
-        """Stored events from ``start`` on, as the recorder's ``select_notifications`` reads them."""
-        sql = (
-            f"SELECT rowid, originator_id, originator_version, topic, state FROM {table} "
-            "WHERE rowid>=? ORDER BY rowid LIMIT ?"
-        )
+    def read_events(
+        self, table: str, start: int, limit: int, partition: tuple[int, int] | None = None
+    ) -> list[tuple[int, Any, int, str, bytes]]:
+        """Stored events from ``start`` on, as the recorder's ``select_notifications`` reads
+        them (a partition's: ``bucket`` as an SQL function, so no other row is fetched)."""
+        columns = f"SELECT rowid, originator_id, originator_version, topic, state FROM {table} "
+        params: tuple[int, ...]
+        if partition is None:
+            sql, params = columns + "WHERE rowid>=? ORDER BY rowid LIMIT ?", (start, limit)
+        else:
+            sql = (
+                columns + "WHERE rowid>=? AND execledger_bucket(originator_id) % ? = ? ORDER BY rowid LIMIT ?"
+            )
+            params = (start, partition[1], partition[0], limit)
         with self._reader_lock:  # its own connection: reads never wait for a batch's writes
             if self._reader is None:
                 self._reader = sqlite3.connect(
                     self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
                 )
-            return self._reader.execute(sql, (start, limit)).fetchall()
+                self._reader.create_function("execledger_bucket", 1, bucket, deterministic=True)
+            return self._reader.execute(sql, params).fetchall()
 
     def wake_on_commits(self, recorder: Any, wake: Callable[[], None]) -> bool:
         """Call ``wake`` within milliseconds of any commit to the file by another connection

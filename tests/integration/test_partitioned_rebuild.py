@@ -16,6 +16,7 @@ import pytest
 from execledger.infrastructure.ledger import Ledger
 from execledger.infrastructure.read_models import ledger_and_projections
 from execledger.projections import ProjectionRunner, ProjectionStore, queries
+from execledger.projections.partition import Partition
 from execledger.projections.rebuild import RebuildFailed
 
 from tests.integration.test_projection_poison import _poisoned_order
@@ -171,3 +172,20 @@ def test_a_failed_worker_fails_the_rebuild_in_one_line_and_it_resumes(sqlite_url
         assert runner.rebuild() == ledger.recorder.max_notification_id()  # resumed in one process
         assert snapshot(store) == before
         assert not [name for name in store.positions() if "/" in name]
+
+
+def test_the_database_picks_a_partitions_events_as_partition_select_does(
+    ledger: Ledger, store: ProjectionStore
+) -> None:
+    """A worker's read is filtered by the database (SQLite: ``bucket`` as an SQL function;
+    PostgreSQL: the same last 32 bits of the UUID, computed by the server): for every
+    partition count, each partition gets exactly the events ``Partition.select`` keeps."""
+    save_orders(ledger, range(40))
+    table = store.events_table_of(ledger.recorder)
+    assert table is not None
+    every = store.read_events(table, 1, 10_000)
+    assert len(every) == ledger.recorder.max_notification_id()
+    for count in (1, 2, 3, 4):
+        picked = [store.read_events(table, 1, 10_000, (index, count)) for index in range(count)]
+        assert picked == [Partition(index, count).select(every) for index in range(count)]
+        assert sorted(row for rows in picked for row in rows) == sorted(every)
