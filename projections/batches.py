@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 
 from execledger.domain.order_events import OrderEvent
 from execledger.projections import generation, poison
@@ -23,6 +24,22 @@ from execledger.projections.poison import Undecodable
 from execledger.projections.projection import Projection
 from execledger.projections.staged import Moved, staged
 from execledger.projections.store import BatchTransaction, ProjectionStore
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Decoded events in log order, read from position ``start`` (0: delivered, not read)
+    through ``through``, the last position read (None: the last event's; a partition's
+    events may end before the last position it read)."""
+
+    events: list[Decoded]
+    start: int
+    through: int | None = None
+
+    @property
+    def last(self) -> int:
+        """The position the batch moves the tracking to."""
+        return max(self.events[-1].position if self.events else 0, self.through or 0)
 
 
 class BatchWriter:
@@ -60,54 +77,39 @@ class BatchWriter:
             placed.append(generation.at(projection, number, serving=not building, partition=part))
         return placed
 
-    def apply(
-        self,
-        projections: Sequence[Projection],
-        building: bool,
-        events: list[Decoded],
-        start: int,
-        through: int | None = None,
-    ) -> int:
+    def apply(self, projections: Sequence[Projection], building: bool, batch: Batch) -> int:
         """Apply a batch in one transaction; if an event in it is refused (its fold raises,
         or the database rejects a value), apply the batch event by event instead and set
-        each refused event aside in ``projection_errors``, so the read side goes on.
-        ``start``: the position the events were read from (0: delivered, not read);
-        ``through``: the last position read (a partition's events may end before it)."""
-        if not events and through is None:
+        each refused event aside in ``projection_errors``, so the read side goes on."""
+        if not batch.events and batch.through is None:
             return 0
         try:
-            return self._apply_batch(projections, building, events, start, through)
+            return self._apply_batch(projections, building, batch)
         except self._refusals:
             pass
         applied = 0
-        for decoded in events:
+        for decoded in batch.events:
             try:
-                applied += self._apply_batch(projections, building, [decoded], start)
+                applied += self._apply_batch(projections, building, Batch([decoded], batch.start))
             except self._refusals as error:
                 applied += self._set_aside(projections, building, decoded, reason(error))
-        if through is not None:
-            self._apply_batch(projections, building, [], start, through)
+        if batch.through is not None:
+            self._apply_batch(projections, building, Batch([], batch.start, batch.through))
         return applied
 
     def fold(
-        self,
-        tx: BatchTransaction,
-        projections: Sequence[Projection],
-        building: bool,
-        events: list[Decoded],
-        start: int,
-        through: int | None = None,
+        self, tx: BatchTransaction, projections: Sequence[Projection], building: bool, batch: Batch
     ) -> int:
         """Fold a batch into ``tx``: its events past each projection's tracked position, and
         the positions moved to the batch's last (``Moved`` if the tracked positions are
         behind ``start``: events between were not read). The number of events applied."""
-        last = max(events[-1].position if events else 0, through or 0)
-        order_events = [d for d in events if isinstance(d.event, OrderEvent)]
-        poisoned = [d for d in events if isinstance(d.event, Undecodable)]
+        last = batch.last
+        order_events = [d for d in batch.events if isinstance(d.event, OrderEvent)]
+        poisoned = [d for d in batch.events if isinstance(d.event, Undecodable)]
         placed = self.placed(projections, tx.generations(), building)
         positions = tx.positions([p.name for p in placed])
         lowest = min(positions.get(p.name, 0) for p in placed)
-        if lowest < start - 1:
+        if lowest < batch.start - 1:
             raise Moved  # read from past a tracked position (a swap happened): read again
         for projection in placed:
             position = positions.get(projection.name, 0)
@@ -128,24 +130,17 @@ class BatchWriter:
             if last > position:
                 tx.set_position(projection.name, last)
             self._cache.committed(projection.name, max(last, position))
-        return sum(1 for d in events if d.position > lowest)
+        return sum(1 for d in batch.events if d.position > lowest)
 
-    def _apply_batch(
-        self,
-        projections: Sequence[Projection],
-        building: bool,
-        events: list[Decoded],
-        start: int,
-        through: int | None = None,
-    ) -> int:
+    def _apply_batch(self, projections: Sequence[Projection], building: bool, batch: Batch) -> int:
         try:
             with self._transaction() as tx:
-                applied = self.fold(tx, projections, building, events, start, through)
+                applied = self.fold(tx, projections, building, batch)
         except BaseException:
             self._cache.forget()  # folds may have changed cached rows the rollback undid
             raise
         if not building:
-            self._on_committed(max(events[-1].position if events else 0, through or 0))
+            self._on_committed(batch.last)
         return applied
 
     def _set_aside(

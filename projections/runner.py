@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from eventsourcing.persistence import Notification
 from execledger.projections import rebuild as rebuilding
-from execledger.projections.batches import BatchWriter
+from execledger.projections.batches import Batch, BatchWriter
 from execledger.projections.decoding import Decoded, EventDecoder, RawEvent, order_key
 from execledger.projections.folding import RowCache
 from execledger.projections.partition import Partition
@@ -128,7 +128,7 @@ class ProjectionRunner:
         with self._following:
             with self._lock:
                 try:
-                    return self._batches.apply(self._projections, False, events, events[0].position)
+                    return self._batches.apply(self._projections, False, Batch(events, events[0].position))
                 except Moved:
                     pass  # behind the first of them (or a rebuild swapped in): read the log
             return self._catch_up(self._projections, None)
@@ -166,7 +166,7 @@ class ProjectionRunner:
         try:
             with self._store.inline_transaction(connection) as tx:
                 events = [Decoded(at, event, None, order_key(event.originator_id)) for at, event in saved]
-                self._batches.fold(tx, self._projections, False, events, events[0].position)
+                self._batches.fold(tx, self._projections, False, Batch(events, events[0].position))
         except FoldRolledBack:
             self._cache.forget()
             return
@@ -204,7 +204,7 @@ class ProjectionRunner:
         """Apply one delivered batch (already-applied events are skipped)."""
         with self._lock:
             return self._batches.apply(
-                self._projections, False, self._decoder.decode_notifications(notifications), 0
+                self._projections, False, Batch(self._decoder.decode_notifications(notifications), 0)
             )
 
     def run_forever(self, poll_interval_seconds: float, stop_event: threading.Event) -> None:
@@ -341,7 +341,7 @@ class ProjectionRunner:
                     return total
                 try:
                     events = self._decoder.decode(rows)
-                    total += self._batches.apply(projections, building, events, start, through)
+                    total += self._batches.apply(projections, building, Batch(events, start, through))
                 except Moved:
                     continue  # a swap changed the generations: read again from the new positions
             if progress is not None:
