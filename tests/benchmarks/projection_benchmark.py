@@ -110,11 +110,20 @@ def query_latency(store: ProjectionStore, samples: int) -> dict[str, Any]:
     }
 
 
-def reads_during_rebuild(db: str, ledger: Ledger, store: ProjectionStore, samples: int) -> dict[str, Any]:
+def reads_during_rebuild(
+    db: str, ledger: Ledger, store: ProjectionStore, samples: int, processes: int, threshold: int
+) -> dict[str, Any]:
     """Query latency (``orders --symbol``, ``timeline``) while a rebuild runs beside the serving
-    read models on its own connection, and how many reads answered."""
+    read models on its own connection, split across ``processes`` as ``projections rebuild``
+    splits it, and how many reads answered."""
     rebuild_store = open_projections(db)
-    rebuilding = threading.Thread(target=ProjectionRunner(ledger, rebuild_store).rebuild)
+    rebuild = partial(
+        ProjectionRunner(ledger, rebuild_store).rebuild,
+        processes=processes,
+        opener=partial(ledger_and_projections, db),
+        threshold=threshold,
+    )
+    rebuilding = threading.Thread(target=rebuild)
     rng = random.Random(11)
     orders = store.select(ORDER_STATUS, limit=20_000)
     seconds: list[float] = []
@@ -132,7 +141,7 @@ def reads_during_rebuild(db: str, ledger: Ledger, store: ProjectionStore, sample
     finally:
         rebuilding.join()
         rebuild_store.close()
-    return {"reads": len(seconds), **percentiles(seconds)}
+    return {"reads": len(seconds), "rebuild_processes": processes, **percentiles(seconds)}
 
 
 def lag_while_writing(ledger: Ledger, runner: ProjectionRunner, orders: int) -> dict[str, Any]:
@@ -221,7 +230,9 @@ def main() -> None:
             "rebuild_events_per_cpu_second": round(rebuild_cpu_rate),
             "rebuild_to_bare_cpu_ratio": round(rebuild_cpu_rate / bare_cpu, 3),
             "queries": query_latency(store, args.query_samples),
-            "reads_during_rebuild": reads_during_rebuild(args.db, ledger, store, args.query_samples),
+            "reads_during_rebuild": reads_during_rebuild(
+                args.db, ledger, store, args.query_samples, args.rebuild_processes, args.rebuild_threshold
+            ),
             "lag_while_writing": lag_while_writing(ledger, runner, args.lag_orders),
         }
         store.close()
