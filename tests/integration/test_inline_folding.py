@@ -7,12 +7,13 @@ save commits; a save that fails takes its read-model rows with it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from execledger.infrastructure import ledger_recorders
+from execledger.infrastructure.database_url import parse_database_url
 from execledger.infrastructure.ledger import Ledger, open_ledger
 from execledger.infrastructure.read_models import catch_up_after_save, following_projections, open_projections
 from execledger.projections import ALL_PROJECTIONS, ProjectionRunner, ProjectionStore, queries
@@ -31,20 +32,21 @@ def snapshot(store: ProjectionStore) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def positions_seen_elsewhere(database_url: str) -> Callable[[Any], None]:
-    """A save listener (called once the save has committed, before any follower's) that
-    records the tracked positions another connection sees at that moment."""
-    seen: list[tuple[int, set[int]]] = []
+class PositionsSeenElsewhere:
+    """A save listener (registered before any follower's, so called once the save has
+    committed and before anything applies it after the commit) that records the tracked
+    positions another connection sees at that moment: (save's last id, positions)."""
 
-    def listener(saved: Any) -> None:
-        other = open_projections(database_url)
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self.seen: list[tuple[int, set[int]]] = []
+
+    def __call__(self, saved: Any) -> None:
+        other = open_projections(self.database_url)
         try:
-            seen.append((saved[-1][0], set(other.positions().values())))
+            self.seen.append((saved[-1][0], set(other.positions().values())))
         finally:
             other.close()
-
-    listener.seen = seen  # type: ignore[attr-defined]
-    return listener
 
 
 def test_another_connection_sees_the_read_models_commit_with_the_save(
@@ -52,14 +54,14 @@ def test_another_connection_sees_the_read_models_commit_with_the_save(
 ) -> None:
     """At the instant a save has committed (before the follower's after-commit step could
     run), a reader on another connection finds every read model at the save's last event."""
-    listener = positions_seen_elsewhere(database_url)
+    listener = PositionsSeenElsewhere(database_url)
     ledger.add_save_listener(listener)
-    with following_projections(ledger, _url(database_url), poll_interval_seconds=30) as runner:
+    with following_projections(ledger, parse_database_url(database_url), poll_interval_seconds=30) as runner:
         runner.catch_up()  # (waits for the follower's first catch-up, which saves do not wait for)
         for index in range(6):
             ledger.save(worked_order(index))
         ledger.save(*[worked_order(index) for index in range(6, 20)])
-    seen = listener.seen  # type: ignore[attr-defined]
+    seen = listener.seen
     assert len(seen) == 7
     assert all(positions == {last} for last, positions in seen), seen
     followed = snapshot(store)
@@ -128,7 +130,7 @@ def test_a_value_the_database_refuses_is_set_aside_after_the_commit(
     order.validate(tradable=True, fractionable=True, occurred_at=T0)
     quoted_and_priced(order, "100.00", "100.10", "100.04", T0)
     place(order, "100.04", T0, broker_id="B-\x00-1")
-    with following_projections(ledger, _url(database_url), poll_interval_seconds=30):
+    with following_projections(ledger, parse_database_url(database_url), poll_interval_seconds=30):
         ledger.save(order)
         ledger.save(worked_order(6))
     errors = queries.projection_errors(store)
@@ -140,9 +142,10 @@ def test_a_value_the_database_refuses_is_set_aside_after_the_commit(
 def test_a_save_while_a_catch_up_holds_the_runner_is_applied_after_its_commit(
     database_url: str, ledger: Ledger, store: ProjectionStore
 ) -> None:
-    """Folding never waits for the runner (the saver holds the database's write lock): a
-    save made while another ledger's events are being caught up is applied after it."""
-    with following_projections(ledger, _url(database_url), poll_interval_seconds=0.01) as runner:
+    """Saves made while the follower catches up another ledger's events wait at most the
+    fold wait for it, else are applied after their commit: every save is projected once."""
+    database = parse_database_url(database_url)
+    with following_projections(ledger, database, poll_interval_seconds=0.01, fold_wait_seconds=0) as runner:
         with open_ledger(database_url) as elsewhere:
             for index in range(30):
                 elsewhere.save(worked_order(100 + index))
@@ -175,9 +178,3 @@ def failing_after_first_write(
     monkeypatch.setattr(store, "inline_transaction", inline_transaction)
     yield
     monkeypatch.undo()
-
-
-def _url(database_url: str) -> Any:
-    from execledger.infrastructure.database_url import parse_database_url
-
-    return parse_database_url(database_url)
