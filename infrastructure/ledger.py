@@ -103,14 +103,12 @@ class Ledger(Application[UUID]):
                     environment["APPLICATION_RECORDER_TOPIC"] = topic
         return environment
 
-    def fold_in_saves(self, folder: SaveFolder | None) -> bool:
+    def fold_in_saves(self, folder: SaveFolder | None) -> None:
         """Fold each save's events into the read models inside the save's own transaction,
-        with ``folder`` (the in-process follower; None: stop); False if this ledger's
-        recorder cannot (then saves are applied after their commit, by the save listeners)."""
-        if not isinstance(self.recorder, FoldingRecorder):
-            return False
-        self.recorder.folder = folder
-        return True
+        with ``folder`` (the in-process follower; None: stop). A recorder the environment
+        named instead cannot: its saves are applied after their commit, by the save listeners."""
+        if isinstance(self.recorder, FoldingRecorder):
+            self.recorder.folder = folder
 
     def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
         """The library's, handing the recorder the domain events too (a folding recorder

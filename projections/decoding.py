@@ -120,6 +120,12 @@ def order_key(order_id: Any) -> Any:
     return order_id.int if isinstance(order_id, UUID) else order_id
 
 
+def as_decoded(position: int, event: Any) -> Decoded:
+    """An event already in memory, for the folds (no fields JSON: the timeline writes it
+    from the event itself)."""
+    return Decoded(position, event, None, order_key(event.originator_id))
+
+
 class _Unknown(Exception):
     """A value this decoder does not handle: the mapper decodes the event."""
 
@@ -338,7 +344,7 @@ class EventDecoder:
         event = self._mapper.to_domain_event(
             StoredEvent(originator_id=originator_id, originator_version=version, topic=topic, state=stored)
         )
-        return Decoded(position, event, None, order_key(event.originator_id))
+        return as_decoded(position, event)
 
 
 def _is_enum_as_value(transcoding: Any, enum_type: Any) -> bool:

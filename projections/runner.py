@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from eventsourcing.persistence import Notification
 from execledger.projections import rebuild as rebuilding
 from execledger.projections.batches import Batch, BatchWriter
-from execledger.projections.decoding import Decoded, EventDecoder, RawEvent, order_key
+from execledger.projections.decoding import EventDecoder, RawEvent, as_decoded
 from execledger.projections.folding import RowCache
 from execledger.projections.partition import Partition
 from execledger.projections.projection import Projection, tables_of
@@ -124,7 +124,7 @@ class ProjectionRunner:
         always. The number of events newly applied."""
         if not saved or self._folded == saved[-1][0]:
             return 0  # (folded inside the save's own transaction: ``folding_in_saves``)
-        events = [Decoded(position, event, None, order_key(event.originator_id)) for position, event in saved]
+        events = [as_decoded(position, event) for position, event in saved]
         with self._following:
             with self._lock:
                 try:
@@ -165,7 +165,7 @@ class ProjectionRunner:
             self._cache.forget()
         try:
             with self._store.inline_transaction(connection) as tx:
-                events = [Decoded(at, event, None, order_key(event.originator_id)) for at, event in saved]
+                events = [as_decoded(position, event) for position, event in saved]
                 self._batches.fold(tx, self._projections, False, Batch(events, events[0].position))
         except FoldRolledBack:
             self._cache.forget()
